@@ -1,0 +1,57 @@
+# IOM Brussels FAQ assistant. `make run` and `make test` set everything up first.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+SPACY_MODEL := var/spacy/en_iom_lookup
+MODEL := models/iom.tar.gz
+TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml)
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONWARNINGS := ignore
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+.PHONY: run shell test train eval validate setup lock tune-fallback clean
+
+run: setup $(MODEL)  ## set up, train if needed, start action server + Rasa (REST)
+	$(PY) -m bot.tools.run
+
+shell: setup $(MODEL)  ## rasa shell with the action server running
+	$(PY) -m bot.tools.run --shell
+
+test: setup $(MODEL)  ## set up and run every test
+	$(PY) -m pytest tests
+
+train: setup  ## retrain the model even if it looks current
+	$(RASA) train --fixed-model-name iom --out models --force
+
+eval: setup  ## grade tests/dev_cases.yml against a running bot (URL=http://127.0.0.1:5005)
+	$(PY) -m bot.tools.evaluate --url $${URL:-http://127.0.0.1:$${RASA_PORT:-5005}}
+
+tune-fallback: setup $(MODEL)  ## grid-search FallbackClassifier thresholds on tests/nlu_holdout.yml
+	$(PY) -m bot.tools.tune_fallback
+
+validate: setup
+	$(RASA) data validate --fail-on-warnings
+
+setup: $(VENV)/.installed $(SPACY_MODEL)/meta.json
+
+$(VENV)/.installed: requirements.lock
+	@test -x $(PY) || { py=$$(bot/tools/find-python310) && "$$py" -m venv $(VENV); }
+	$(PY) -m pip install --quiet --upgrade pip==24.0
+	$(PY) -m pip install --progress-bar on -r requirements.lock
+	touch $@
+
+$(SPACY_MODEL)/meta.json: $(VENV)/.installed bot/tools/build_spacy.py
+	$(PY) -m bot.tools.build_spacy $(SPACY_MODEL)
+
+$(MODEL): $(VENV)/.installed $(SPACY_MODEL)/meta.json $(TRAINING_INPUTS)
+	$(RASA) train --fixed-model-name iom --out models
+
+lock:  ## re-resolve requirements.in into requirements.lock in a scratch venv
+	rm -rf var/lock-venv && "$$(bot/tools/find-python310)" -m venv var/lock-venv
+	var/lock-venv/bin/pip install --quiet pip==24.0 && var/lock-venv/bin/pip install -r requirements.in
+	var/lock-venv/bin/pip freeze --all | grep -v '^pip==' > requirements.lock
+
+clean:
+	rm -rf models var .rasa results

@@ -1,0 +1,82 @@
+"""REST channel that rejects malformed requests with HTTP 400 and screens text (see guard.py).
+
+Stock RestInput answers 500 to a JSON array, puts requests without `sender` into one shared "default"
+conversation, and lets `/intent{...}` text bypass NLU. Configured in credentials.yml as
+`bot.channels.rest.HardenedRestInput`.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Awaitable, Callable, Dict, Text
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.guard import preview, screen
+from bot.content_store import default_store
+
+log = logging.getLogger(__name__)
+MAX_SENDER_CHARS = 256
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def parse_body(raw: bytes) -> Dict[str, Any]:
+    """The validated request body: {"sender": str, "message": str, "metadata": dict | None}."""
+    try:
+        body = json.loads(raw or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the body must be JSON: {\"sender\": \"<conversation id>\", \"message\": \"<text>\"}")
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object with 'sender' and 'message'")
+    sender, message, metadata = body.get("sender"), body.get("message"), body.get("metadata")
+    if not isinstance(sender, str) or not sender.strip():
+        raise BadRequest("'sender' is required and must be a non-empty string (one id per conversation)")
+    if len(sender) > MAX_SENDER_CHARS:
+        raise BadRequest(f"'sender' must be at most {MAX_SENDER_CHARS} characters")
+    if not isinstance(message, str):
+        raise BadRequest("'message' is required and must be a string")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise BadRequest("'metadata' must be a JSON object when given")
+    return {"sender": sender, "message": message, "metadata": metadata}
+
+
+class HardenedRestInput(InputChannel):
+    @classmethod
+    def name(cls) -> Text:
+        return "rest"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                body = parse_body(request.body)
+            except BadRequest as exc:
+                return response.json({"error": str(exc)}, status=400)
+            sender = body["sender"]
+            screened = screen(body["message"], default_store().get())
+            if screened.reply is not None:
+                log.info("rest: answered without NLU for sender %s: %r", sender[:12], preview(body["message"]))
+                return response.json([{"recipient_id": sender, "text": screened.reply}])
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(UserMessage(screened.text, collector, sender, input_channel=self.name(),
+                                                 metadata=body["metadata"]))
+            except (Exception, asyncio.CancelledError):
+                log.exception("rest: failed to handle a message from sender %s", sender[:12])
+                return response.json([{"recipient_id": sender, "text": default_store().get().message("try_again")}])
+            return response.json(collector.messages)
+
+        return webhook

@@ -1,0 +1,280 @@
+"""The content store: every answer the assistant gives lives in the YAML files of `bot/content/`.
+
+`load_content()` reads and validates a directory and returns an immutable `Content`; any problem raises a
+`ContentError` naming the file, the entry and the field. `ContentStore` keeps the last good `Content` and
+reloads it when a file changes (checked at most once per `check_interval` seconds), so editors change
+answers without a restart or retraining; an invalid edit is logged and the last good content keeps serving.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Tuple
+
+import yaml
+
+log = logging.getLogger(__name__)
+
+CONTENT_DIR = Path(__file__).resolve().parent / "content"
+SEED_FILE = "seed.txt"
+MESSAGES_FILE = "messages.yml"
+MAX_FOLLOWUPS = 5
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+SUBJECT_ENTITY = "subject"
+# Message keys the dialogue code relies on, with the placeholders each must contain.
+REQUIRED_MESSAGES: Mapping[str, Tuple[str, ...]] = {
+    "greet": (), "goodbye": (), "thanks": (), "bot_challenge": (), "help": (), "fallback": (),
+    "out_of_scope": (), "unavailable": (), "personal_case": (), "did_you_mean": (),
+    "no_more": ("{title}",), "no_context": (), "empty_message": (), "too_long": ("{length}", "{limit}"),
+    "try_again": (),
+}
+
+
+class ContentError(ValueError):
+    """A content file is invalid. The message names the file, and the entry and field when known."""
+
+    def __init__(self, file: str, problem: str, entry: Optional[str] = None, field_name: Optional[str] = None):
+        where = file + (f", entry '{entry}'" if entry else "") + (f", field '{field_name}'" if field_name else "")
+        super().__init__(f"{where}: {problem}")
+        self.file, self.entry, self.field, self.problem = file, entry, field_name, problem
+
+
+def normalise(text: str) -> str:
+    """Collapse whitespace so sources match the seed however the YAML wraps them."""
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    title: str
+    answer: str
+    source: Tuple[str, ...]
+    file: str
+    intent: Optional[str] = None
+    subject: Optional[str] = None
+    followups: Tuple[str, ...] = ()
+    more: Optional[str] = None
+
+    @property
+    def payload(self) -> str:
+        """The message a button for this entry sends: the entry's intent (and subject) in Rasa's syntax."""
+        if self.subject:
+            return f"/{self.intent}" + json.dumps({SUBJECT_ENTITY: self.subject}, separators=(",", ":"))
+        return f"/{self.intent}"
+
+
+@dataclass(frozen=True)
+class Content:
+    entries: Mapping[str, Entry]
+    messages: Mapping[str, str]
+    menu: Tuple[str, ...]
+    by_key: Mapping[Tuple[str, Optional[str]], Entry] = field(default_factory=dict)
+    payloads: frozenset = frozenset()
+
+    def find(self, intent: Optional[str], subject: Optional[str] = None) -> Optional[Entry]:
+        """The entry that answers `intent` about `subject`; a known subject wins over a mismatched intent."""
+        if subject:
+            exact = self.by_key.get((intent, subject))
+            if exact:
+                return exact
+            for entry in self.entries.values():
+                if entry.subject == subject:
+                    return entry
+        return self.by_key.get((intent, None))
+
+    def message(self, key: str, **values) -> str:
+        text = self.messages[key]
+        return text.format(**values) if values else text
+
+    def buttons(self, entry_ids) -> List[Dict[str, str]]:
+        return [{"title": self.entries[i].title, "payload": self.entries[i].payload} for i in entry_ids][:MAX_FOLLOWUPS]
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+
+def _read_yaml(path: Path):
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContentError(path.name, f"not valid UTF-8 (byte {exc.start})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ContentError(path.name, f"malformed YAML{where}: {getattr(exc, 'problem', exc)}") from None
+
+
+def _text(raw: dict, key: str, file: str, entry: str, required: bool = True) -> Optional[str]:
+    value = raw.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ContentError(file, "must be a non-empty string", entry, key)
+    return value.strip()
+
+
+def _id_list(raw: dict, key: str, file: str, entry: str) -> Tuple[str, ...]:
+    value = raw.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ContentError(file, "must be a list of entry ids", entry, key)
+    return tuple(value)
+
+
+def _parse_entry(raw, file: str, index: int, seed: str) -> Entry:
+    if not isinstance(raw, dict):
+        raise ContentError(file, f"entry #{index + 1} must be a mapping")
+    entry_id = raw.get("id")
+    if not isinstance(entry_id, str) or not ID_PATTERN.match(entry_id):
+        raise ContentError(file, "missing or invalid (lower_snake_case expected)", f"#{index + 1}", "id")
+    unknown = set(raw) - {"id", "title", "answer", "source", "intent", "subject", "followups", "more"}
+    if unknown:
+        raise ContentError(file, f"unknown field(s) {sorted(unknown)}", entry_id)
+    sources = raw.get("source")
+    if isinstance(sources, str):
+        sources = [sources]
+    if not isinstance(sources, list) or not sources or not all(isinstance(s, str) and s.strip() for s in sources):
+        raise ContentError(file, "must list the seed sentence(s) the answer rests on", entry_id, "source")
+    for quote in sources:
+        if normalise(quote) not in seed:
+            raise ContentError(file, f"not found verbatim in the seed text: {quote[:80]!r}", entry_id, "source")
+    intent = _text(raw, "intent", file, entry_id, required=False)
+    subject = _text(raw, "subject", file, entry_id, required=False)
+    if subject and not intent:
+        raise ContentError(file, "a subject needs an intent", entry_id, "subject")
+    followups = _id_list(raw, "followups", file, entry_id)
+    if len(followups) > MAX_FOLLOWUPS:
+        raise ContentError(file, f"at most {MAX_FOLLOWUPS} follow-ups (buttons) allowed", entry_id, "followups")
+    return Entry(
+        id=entry_id, file=file, intent=intent, subject=subject, followups=followups,
+        title=_text(raw, "title", file, entry_id), answer=_text(raw, "answer", file, entry_id),
+        more=_text(raw, "more", file, entry_id, required=False),
+        source=tuple(normalise(s) for s in sources),
+    )
+
+
+def _parse_messages(data, file: str) -> Tuple[Dict[str, str], Tuple[str, ...]]:
+    if not isinstance(data, dict) or not isinstance(data.get("messages"), dict):
+        raise ContentError(file, "must contain a 'messages' mapping")
+    messages = {}
+    for key, placeholders in REQUIRED_MESSAGES.items():
+        text = _text(data["messages"], key, file, f"messages.{key}")
+        missing = [p for p in placeholders if p not in text]
+        if missing:
+            raise ContentError(file, f"must contain the placeholder(s) {missing}", f"messages.{key}")
+        messages[key] = text
+    menu = data.get("menu")
+    if not isinstance(menu, list) or not menu or not all(isinstance(m, str) for m in menu):
+        raise ContentError(file, "must be a non-empty list of entry ids", "menu")
+    return messages, tuple(menu)
+
+
+def load_content(directory: Path = CONTENT_DIR) -> Content:
+    directory = Path(directory)
+    seed_path = directory / SEED_FILE
+    try:
+        seed = normalise(seed_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContentError(SEED_FILE, f"cannot read the seed text: {exc}") from None
+    messages, menu = _parse_messages(_read_yaml(directory / MESSAGES_FILE), MESSAGES_FILE)
+
+    entries: Dict[str, Entry] = {}
+    by_key: Dict[Tuple[str, Optional[str]], Entry] = {}
+    subjects: Dict[str, Entry] = {}
+    for path in sorted(directory.glob("*.yml")):
+        if path.name == MESSAGES_FILE:
+            continue
+        data = _read_yaml(path)
+        if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
+            raise ContentError(path.name, "must contain an 'entries' list")
+        for index, raw in enumerate(data["entries"]):
+            entry = _parse_entry(raw, path.name, index, seed)
+            if entry.id in entries:
+                raise ContentError(path.name, f"duplicate id (also in {entries[entry.id].file})", entry.id, "id")
+            if entry.intent:
+                key = (entry.intent, entry.subject)
+                if key in by_key:
+                    raise ContentError(path.name, f"intent/subject {key} already answered by '{by_key[key].id}'",
+                                       entry.id, "subject" if entry.subject else "intent")
+                by_key[key] = entry
+            if entry.subject:
+                if entry.subject in subjects and subjects[entry.subject].intent != entry.intent:
+                    raise ContentError(path.name, f"subject also used by '{subjects[entry.subject].id}'",
+                                       entry.id, "subject")
+                subjects[entry.subject] = entry
+            entries[entry.id] = entry
+    if not entries:
+        raise ContentError(directory.name, "no content entries found")
+
+    for entry in entries.values():
+        for ref in entry.followups:
+            if ref not in entries:
+                raise ContentError(entry.file, f"refers to unknown entry '{ref}'", entry.id, "followups")
+            if not entries[ref].intent:
+                raise ContentError(entry.file, f"'{ref}' has no intent, so no button can ask it", entry.id, "followups")
+    for ref in menu:
+        if ref not in entries or not entries[ref].intent:
+            raise ContentError(MESSAGES_FILE, f"refers to unknown or unreachable entry '{ref}'", "menu")
+    return Content(entries=entries, messages=messages, menu=menu, by_key=by_key,
+                   payloads=frozenset(e.payload for e in entries.values() if e.intent))
+
+
+# ---------------------------------------------------------------------------------------------- hot reload
+
+
+class ContentStore:
+    """Serves the last good `Content`, reloading when a file in the directory changes."""
+
+    def __init__(self, directory: Path = CONTENT_DIR, check_interval: float = 1.0):
+        self.directory = Path(directory)
+        self.check_interval = check_interval
+        self._lock = threading.Lock()
+        self._signature = self._current_signature()
+        self._content = load_content(self.directory)  # fail fast at start-up
+        self._next_check = time.monotonic() + check_interval
+
+    def _current_signature(self):
+        try:
+            return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size)
+                                for p in self.directory.iterdir() if p.suffix in (".yml", ".txt")))
+        except OSError as exc:
+            log.error("content store: cannot list %s: %s", self.directory, exc)
+            return self._signature
+
+    def get(self) -> Content:
+        now = time.monotonic()
+        if now < self._next_check:
+            return self._content
+        with self._lock:
+            if now < self._next_check:
+                return self._content
+            self._next_check = now + self.check_interval
+            signature = self._current_signature()
+            if signature != self._signature:
+                self._signature = signature  # a bad edit is reported once, not on every message
+                try:
+                    self._content = load_content(self.directory)
+                    log.info("content store: reloaded %d entries from %s", len(self._content.entries),
+                             self.directory)
+                except ContentError as exc:
+                    log.error("content store: rejected edit, still serving the last good content: %s", exc)
+            return self._content
+
+
+_default_store: Optional[ContentStore] = None
+
+
+def default_store() -> ContentStore:
+    """The process-wide store for `CONTENT_DIR` (or `$IOM_CONTENT_DIR`)."""
+    global _default_store
+    if _default_store is None:
+        _default_store = ContentStore(Path(os.environ.get("IOM_CONTENT_DIR", CONTENT_DIR)))
+    return _default_store

@@ -1,0 +1,88 @@
+"""`make run` / `make shell`: the action server and Rasa in the foreground, supervised.
+
+Ctrl-C stops both. If the action server dies it is logged and restarted; if Rasa dies the action server is
+stopped and we exit non-zero (zero when the user quits `rasa shell`).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import time
+
+from bot.content_store import ContentError, load_content
+from bot.tools import servers
+
+log = logging.getLogger("iom.run")
+RASA_START_TIMEOUT = 300
+
+
+def banner(env) -> str:
+    url = f"http://{env['BIND']}:{env['RASA_PORT']}/webhooks/rest/webhook"
+    return (f"\nThe IOM Brussels assistant is ready.\n"
+            f"  REST:  curl -s {url} -H 'Content-Type: application/json' \\\n"
+            f"           -d '{{\"sender\": \"me\", \"message\": \"When was the Brussels office established?\"}}'\n"
+            f"  Shell: make shell\n  Stop:  Ctrl-C\n")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--shell", action="store_true", help="run `rasa shell` instead of the server")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s [run] %(message)s")
+    try:
+        load_content()  # fail fast on broken content, naming the file and entry
+    except ContentError as exc:
+        log.error("content store: %s", exc)
+        return 2
+    env = servers.settings()
+    stopping = False
+
+    def on_signal(signum, _frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    if not args.shell:
+        signal.signal(signal.SIGINT, on_signal)
+    else:  # rasa shell handles Ctrl-C itself; we only wait for it to exit
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    actions = servers.start(servers.action_server_command(env), env)
+    servers.wait_http(servers.action_health_url(env), 120, actions)
+    log.info("action server up on %s:%s", env["BIND"], env["ACTION_PORT"])
+    rasa = servers.start(servers.rasa_command(env, shell=args.shell), env)
+    announced = args.shell
+    code = 0
+    try:
+        while not stopping:
+            if rasa.poll() is not None:
+                code = rasa.returncode
+                if code != 0:
+                    log.error("Rasa exited with code %s; stopping the action server", code)
+                break
+            if actions.poll() is not None:
+                log.error("action server exited with code %s; restarting it", actions.returncode)
+                actions = servers.start(servers.action_server_command(env), env)
+            if not announced:
+                try:
+                    servers.wait_http(servers.rasa_health_url(env), 0.5, rasa)
+                    print(banner(env), flush=True)
+                    announced = True
+                except (TimeoutError, RuntimeError):
+                    pass
+            time.sleep(0.5)
+    finally:
+        servers.stop(rasa)
+        servers.stop(actions)
+    if stopping:
+        log.info("stopped")
+        return 0
+    if args.shell:
+        return code
+    return code or 1  # the server is never meant to exit by itself
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Shared fixtures. `bot` starts the real action server and Rasa server once per test session."""
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+import requests
+
+from bot.tools import servers
+
+ROOT = servers.ROOT
+MODEL = ROOT / "models" / "iom.tar.gz"
+LOG_DIR = ROOT / "tests" / "artifacts"
+
+
+@dataclass
+class RunningBot:
+    env: Dict[str, str]
+    rasa: subprocess.Popen
+    actions: subprocess.Popen
+    session: requests.Session
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['RASA_PORT']}"
+
+    @property
+    def webhook(self) -> str:
+        return self.base_url + "/webhooks/rest/webhook"
+
+    def ask(self, message, sender: str = None, timeout: float = 30) -> List[dict]:
+        response = self.session.post(self.webhook, json={"sender": sender or new_sender(), "message": message},
+                                     timeout=timeout)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def new_sender() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+def start_servers(env: Dict[str, str], name: str):
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log = open(LOG_DIR / f"{name}.log", "ab")
+    actions = servers.start(servers.action_server_command(env), env, stdout=log, stderr=subprocess.STDOUT)
+    rasa = servers.start(servers.rasa_command(env), env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        servers.wait_http(servers.action_health_url(env), 120, actions)
+        servers.wait_http(servers.rasa_health_url(env), 300, rasa)
+    except Exception:
+        servers.stop(rasa)
+        servers.stop(actions)
+        raise
+    return rasa, actions
+
+
+@pytest.fixture(scope="session")
+def bot_env(tmp_path_factory) -> Dict[str, str]:
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run the tests through `make test`, which trains it")
+    return servers.settings({
+        "RASA_PORT": str(servers.free_port()), "ACTION_PORT": str(servers.free_port()), "BIND": "127.0.0.1",
+        "TRACKER_DB": str(tmp_path_factory.mktemp("tracker") / "tracker.db"), "MODEL": str(MODEL),
+    })
+
+
+@pytest.fixture(scope="session")
+def bot(bot_env) -> RunningBot:
+    rasa, actions = start_servers(bot_env, "servers")
+    with requests.Session() as session:
+        running = RunningBot(bot_env, rasa, actions, session)
+        yield running
+    servers.stop(running.rasa)
+    servers.stop(running.actions)
+
+
+def texts(messages: List[dict]) -> str:
+    return "\n".join(m.get("text") or "" for m in messages)
+
+
+def buttons(messages: List[dict]) -> List[dict]:
+    return [b for m in messages for b in m.get("buttons") or []]

@@ -1,0 +1,126 @@
+"""action_answer with real rasa_sdk Trackers and a CollectingDispatcher (no servers)."""
+from __future__ import annotations
+
+import asyncio
+from typing import List, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.actions import ActionAnswer
+from bot.content_store import load_content
+from bot.dialogue import fallback_thresholds
+from bot.tools.evaluate import FACT_MARKERS
+
+CONTENT = load_content()
+THRESHOLDS = fallback_thresholds()
+
+
+def tracker(intent: str, confidence: float = 0.95, entities: Optional[List[dict]] = None, last_entry=None,
+            ranking: Optional[List[dict]] = None) -> Tracker:
+    ranking = ranking or [{"name": intent, "confidence": confidence}]
+    latest = {"text": "…", "intent": {"name": intent, "confidence": confidence}, "entities": entities or [],
+              "intent_ranking": ranking}
+    return Tracker("sender", {"last_entry": last_entry}, latest, [], False, None, {}, "action_listen")
+
+
+def run(t: Tracker):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionAnswer().run(dispatcher, t, {}))
+    assert len(dispatcher.messages) == 1
+    return dispatcher.messages[0], events
+
+
+def slot(events):
+    return next((e["value"] for e in events if e.get("event") == "slot" and e["name"] == "last_entry"), None)
+
+
+def test_faq_answer_comes_from_content_with_followup_buttons():
+    message, events = run(tracker("ask_history"))
+    assert message["text"] == CONTENT.entries["office_established"].answer
+    assert "September 2011" in message["text"]
+    assert [b["title"] for b in message["buttons"]] == [CONTENT.entries[i].title for i in ("office_context", "office_role")]
+    assert slot(events) == "office_established"
+
+
+def test_subject_entity_selects_the_specific_entry():
+    message, events = run(tracker("ask_priorities", entities=[{"entity": "subject", "value": "avrr"}]))
+    assert "Assisted Voluntary Return and Reintegration" in message["text"]
+    assert slot(events) == "prio_avrr"
+
+
+def test_known_subject_wins_over_a_mismatched_intent():
+    message, _ = run(tracker("ask_iom", entities=[{"entity": "subject", "value": "eurcap"}]))
+    assert "Readmission" in message["text"]
+
+
+def test_unknown_subject_falls_back_to_the_intent_overview():
+    message, events = run(tracker("ask_partners", entities=[{"entity": "subject", "value": "martians"}]))
+    assert slot(events) == "partners_overview"
+
+
+def test_context_when_after_iom_is_about_iom():
+    message, events = run(tracker("ask_history", last_entry="iom_about"))
+    assert "1951" in message["text"] and slot(events) == "iom_about"
+
+
+def test_context_when_after_office_is_about_office_then_why_then_more():
+    message, events = run(tracker("ask_history", last_entry="office_role"))
+    assert "September 2011" in message["text"]
+    message, events = run(tracker("ask_history_why", last_entry=slot(events)))
+    assert "Lisbon" in message["text"] and "enlargement" in message["text"]
+    message, events = run(tracker("ask_more", last_entry="office_role"))
+    assert message["text"] == CONTENT.entries["office_role"].more
+    assert slot(events) == "office_role"
+
+
+def test_more_without_more_text_offers_related_topics():
+    message, _ = run(tracker("ask_more", last_entry="prio_ibm"))
+    assert CONTENT.entries["prio_ibm"].title in message["text"]
+    assert message["buttons"]
+
+
+def test_more_without_context_asks_for_a_topic():
+    message, events = run(tracker("ask_more"))
+    assert message["text"] == CONTENT.message("no_context") and message["buttons"] and not events
+
+
+@pytest.mark.parametrize("intent,key", [("greet", "greet"), ("goodbye", "goodbye"), ("thanks", "thanks"),
+                                        ("bot_challenge", "bot_challenge"), ("help", "help")])
+def test_chitchat(intent, key):
+    message, events = run(tracker(intent))
+    assert message["text"] == CONTENT.message(key) and not events
+
+
+@pytest.mark.parametrize("intent", ["out_of_scope", "ask_unavailable", "ask_personal_case"])
+def test_cannot_answer_says_what_it_can_with_buttons_and_no_facts(intent):
+    message, _ = run(tracker(intent))
+    assert len(message["buttons"]) >= 3
+    reply = message["text"] + " ".join(b["title"] for b in message["buttons"])
+    assert not [m for m in FACT_MARKERS if m.lower() in reply.lower()]
+
+
+def test_ambiguous_question_asks_did_you_mean_with_both():
+    top = THRESHOLDS.threshold + 0.05
+    ranking = [{"name": "nlu_fallback", "confidence": THRESHOLDS.threshold},
+               {"name": "ask_history", "confidence": top},
+               {"name": "ask_iom", "confidence": top - THRESHOLDS.ambiguity_threshold / 2}]
+    message, events = run(tracker("nlu_fallback", THRESHOLDS.threshold, ranking=ranking))
+    assert message["text"] == CONTENT.message("did_you_mean")
+    assert [b["payload"] for b in message["buttons"]] == ["/ask_history", "/ask_iom"]
+    assert not events
+
+
+def test_low_confidence_is_a_polite_fallback_with_the_menu():
+    ranking = [{"name": "nlu_fallback", "confidence": THRESHOLDS.threshold},
+               {"name": "ask_history", "confidence": 0.2}, {"name": "ask_iom", "confidence": 0.19}]
+    message, _ = run(tracker("nlu_fallback", THRESHOLDS.threshold, ranking=ranking))
+    assert message["text"] == CONTENT.message("fallback")
+    assert [b["payload"] for b in message["buttons"]] == [CONTENT.entries[i].payload for i in CONTENT.menu]
+
+
+def test_every_button_payload_is_in_the_allow_list():
+    for e in CONTENT.entries.values():
+        for b in CONTENT.buttons(e.followups):
+            assert b["payload"] in CONTENT.payloads
