@@ -1,0 +1,54 @@
+"""Training data hygiene: enough varied examples, dev set kept out, every intent answered."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+from bot.content_store import load_content
+from bot.dialogue import MESSAGE_INTENTS, MORE_INTENT
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def examples():
+    for path in sorted((ROOT / "data" / "nlu").glob("*.yml")):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            if "intent" in block:
+                for line in block["examples"].splitlines():
+                    if line.strip().startswith("- "):
+                        yield block["intent"], line.strip()[2:]
+
+
+def plain(text: str) -> str:
+    text = re.sub(r"\[([^\]]+)\](\([^)]*\)|\{[^}]*\})", r"\1", text)  # drop entity annotations
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def test_at_least_20_examples_per_intent():
+    counts = Counter(intent for intent, _ in examples())
+    assert counts and min(counts.values()) >= 20, counts
+
+
+def test_dev_and_holdout_questions_are_not_in_training_data():
+    training = {plain(text) for _, text in examples()}
+    dev = yaml.safe_load((ROOT / "tests" / "dev_cases.yml").read_text(encoding="utf-8"))["cases"]
+    leaked = [t for case in dev for t in case["turns"] if plain(t) in training]
+    holdout = yaml.safe_load((ROOT / "tests" / "nlu_holdout.yml").read_text(encoding="utf-8"))["nlu"]
+    leaked += [t for b in holdout for t in (l.strip()[2:] for l in b["examples"].splitlines() if l.strip())
+               if plain(t) in training]
+    assert not leaked
+
+
+def test_every_domain_intent_has_a_rule_and_an_answer():
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    rules = yaml.safe_load((ROOT / "data" / "rules.yml").read_text(encoding="utf-8"))["rules"]
+    ruled = {step["intent"] for rule in rules for step in rule["steps"] if "intent" in step}
+    content = load_content()
+    answered = {e.intent for e in content.entries.values()} | set(MESSAGE_INTENTS) | {MORE_INTENT}
+    for intent in domain["intents"]:
+        assert intent in ruled, intent
+        assert intent in answered, intent
+    assert {intent for intent, _ in examples()} == set(domain["intents"])
