@@ -45,8 +45,11 @@ $(VENV)/.installed: requirements.lock
 $(SPACY_MODEL)/meta.json: $(VENV)/.installed bot/tools/build_spacy.py
 	$(PY) -m bot.tools.build_spacy $(SPACY_MODEL)
 
-$(MODEL): $(VENV)/.installed $(SPACY_MODEL)/meta.json $(TRAINING_INPUTS)
+$(MODEL): $(VENV)/.installed $(SPACY_MODEL)/meta.json data/nlu/lookup_subject.yml $(TRAINING_INPUTS)
 	$(RASA) train --fixed-model-name iom --out models
+
+data/nlu/lookup_subject.yml: data/nlu/synonyms.yml bot/tools/sync_lookup.py
+	$(PY) -m bot.tools.sync_lookup
 
 lock:  ## re-resolve requirements.in into requirements.lock in a scratch venv
 	rm -rf var/lock-venv && "$$(bot/tools/find-python310)" -m venv var/lock-venv

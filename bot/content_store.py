@@ -77,17 +77,20 @@ class Content:
     menu: Tuple[str, ...]
     by_key: Mapping[Tuple[str, Optional[str]], Entry] = field(default_factory=dict)
     payloads: frozenset = frozenset()
+    by_subject: Mapping[str, Entry] = field(default_factory=dict)
+    subject_intents: frozenset = frozenset()  # intents with per-subject entries (partners, priorities…)
 
     def find(self, intent: Optional[str], subject: Optional[str] = None) -> Optional[Entry]:
-        """The entry that answers `intent` about `subject`; a known subject wins over a mismatched intent."""
-        if subject:
-            exact = self.by_key.get((intent, subject))
-            if exact:
-                return exact
-            for entry in self.entries.values():
-                if entry.subject == subject:
-                    return entry
-        return self.by_key.get((intent, None))
+        """The entry for `intent` about `subject`. A subject belonging to another intent wins only when the
+        predicted intent is itself about subjects (partners, priorities…) or has no entry: "Why near the EU
+        institutions?" stays a history question, "do you work on AVRR?" as a partner question is about AVRR."""
+        exact = self.by_key.get((intent, subject)) if subject else None
+        if exact:
+            return exact
+        general = self.by_key.get((intent, None))
+        if subject and (general is None or intent in self.subject_intents):
+            return self.by_subject.get(subject, general)
+        return general
 
     def message(self, key: str, **values) -> str:
         text = self.messages[key]
@@ -206,7 +209,7 @@ def load_content(directory: Path = CONTENT_DIR) -> Content:
                                        entry.id, "subject" if entry.subject else "intent")
                 by_key[key] = entry
             if entry.subject:
-                if entry.subject in subjects and subjects[entry.subject].intent != entry.intent:
+                if entry.subject in subjects:
                     raise ContentError(path.name, f"subject also used by '{subjects[entry.subject].id}'",
                                        entry.id, "subject")
                 subjects[entry.subject] = entry
@@ -223,8 +226,9 @@ def load_content(directory: Path = CONTENT_DIR) -> Content:
     for ref in menu:
         if ref not in entries or not entries[ref].intent:
             raise ContentError(MESSAGES_FILE, f"refers to unknown or unreachable entry '{ref}'", "menu")
-    return Content(entries=entries, messages=messages, menu=menu, by_key=by_key,
-                   payloads=frozenset(e.payload for e in entries.values() if e.intent))
+    return Content(entries=entries, messages=messages, menu=menu, by_key=by_key, by_subject=subjects,
+                   payloads=frozenset(e.payload for e in entries.values() if e.intent),
+                   subject_intents=frozenset(e.intent for e in subjects.values()))
 
 
 # ---------------------------------------------------------------------------------------------- hot reload

@@ -50,9 +50,19 @@ def test_subject_entity_selects_the_specific_entry():
     assert slot(events) == "prio_avrr"
 
 
-def test_known_subject_wins_over_a_mismatched_intent():
-    message, _ = run(tracker("ask_iom", entities=[{"entity": "subject", "value": "eurcap"}]))
+def test_subject_of_another_topic_wins_over_a_topic_intent():
+    message, _ = run(tracker("ask_partners", entities=[{"entity": "subject", "value": "eurcap"}]))
     assert "Readmission" in message["text"]
+    message, _ = run(tracker("ask_more", entities=[{"entity": "subject", "value": "avrr"}], last_entry="office_role"))
+    assert "Assisted Voluntary Return" in message["text"]
+
+
+def test_subject_does_not_hijack_a_specific_question():
+    # "Why did IOM set up an office close to the EU institutions?"
+    message, _ = run(tracker("ask_history_why", entities=[{"entity": "subject", "value": "eu_institutions"}]))
+    assert "Lisbon" in message["text"]
+    message, _ = run(tracker("ask_iom", entities=[{"entity": "subject", "value": "un_agencies"}]))
+    assert "1951" in message["text"]
 
 
 def test_unknown_subject_falls_back_to_the_intent_overview():

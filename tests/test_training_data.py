@@ -52,3 +52,8 @@ def test_every_domain_intent_has_a_rule_and_an_answer():
         assert intent in ruled, intent
         assert intent in answered, intent
     assert {intent for intent, _ in examples()} == set(domain["intents"])
+
+
+def test_subject_lookup_is_in_sync_with_synonyms():
+    from bot.tools.sync_lookup import LOOKUP, render
+    assert LOOKUP.read_text(encoding="utf-8") == render(), "run: python -m bot.tools.sync_lookup"

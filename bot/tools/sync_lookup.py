@@ -1,0 +1,40 @@
+"""Writes data/nlu/lookup_subject.yml: every surface form of the `subject` entity, from synonyms.yml.
+
+The RegexEntityExtractor finds these words wherever they appear ("What does AVRR mean?"), where the CRF
+alone misses unseen contexts; synonyms.yml stays the one place to add a form. `make` regenerates the file
+and a test checks it is in sync. Usage: python -m bot.tools.sync_lookup [--check]
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SYNONYMS = ROOT / "data" / "nlu" / "synonyms.yml"
+LOOKUP = ROOT / "data" / "nlu" / "lookup_subject.yml"
+HEADER = "# Generated from synonyms.yml by `python -m bot.tools.sync_lookup`; do not edit.\n"
+
+
+def render() -> str:
+    forms = set()
+    for block in yaml.safe_load(SYNONYMS.read_text(encoding="utf-8"))["nlu"]:
+        if "synonym" in block:
+            forms.update(line.strip()[2:].lower() for line in block["examples"].splitlines() if line.strip())
+            if "_" not in block["synonym"]:
+                forms.add(block["synonym"].lower())
+    items = "".join(f"    - {form}\n" for form in sorted(forms))
+    return f'{HEADER}version: "3.1"\nnlu:\n- lookup: subject\n  examples: |\n{items}'
+
+
+def main() -> int:
+    expected = render()
+    if "--check" in sys.argv:
+        return 0 if LOOKUP.exists() and LOOKUP.read_text(encoding="utf-8") == expected else 1
+    LOOKUP.write_text(expected, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
