@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: run shell test train eval validate setup lock tune-fallback clean
+.PHONY: run shell test train eval validate setup browser lock tune-fallback clean
 
 run: setup $(MODEL)  ## set up, train if needed, start action server + Rasa (REST)
 	$(PY) -m bot.tools.run
@@ -19,7 +19,7 @@ run: setup $(MODEL)  ## set up, train if needed, start action server + Rasa (RES
 shell: setup $(MODEL)  ## rasa shell with the action server running
 	$(PY) -m bot.tools.run --shell
 
-test: setup $(MODEL)  ## set up and run every test
+test: setup browser $(MODEL)  ## set up and run every test
 	$(PY) -m pytest tests
 
 train: setup  ## retrain the model even if it looks current
@@ -34,7 +34,18 @@ tune-fallback: setup $(MODEL)  ## grid-search FallbackClassifier thresholds on t
 validate: setup
 	$(RASA) data validate --fail-on-warnings
 
-setup: $(VENV)/.installed $(SPACY_MODEL)/meta.json
+setup: $(VENV)/.installed $(SPACY_MODEL)/meta.json node_modules/.installed
+
+# The widget: rasa-webchat from npm, pinned by package-lock.json, served locally by make run.
+node_modules/.installed: package.json package-lock.json
+	npm ci --omit=dev --no-audit --no-fund
+	touch $@
+
+# Headless Chromium for the widget test (Debian's package; installed when missing and we are root).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || \
+	  { echo "the widget test needs Chromium: apt-get install chromium" >&2; exit 1; }
 
 $(VENV)/.installed: requirements.lock
 	@test -x $(PY) || { py=$$(bot/tools/find-python310) && "$$py" -m venv $(VENV); }

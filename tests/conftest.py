@@ -30,6 +30,10 @@ class RunningBot:
         return f"http://127.0.0.1:{self.env['RASA_PORT']}"
 
     @property
+    def page_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['WEB_PORT']}/"
+
+    @property
     def webhook(self) -> str:
         return self.base_url + "/webhooks/rest/webhook"
 
@@ -65,6 +69,7 @@ def bot_env(tmp_path_factory) -> Dict[str, str]:
         pytest.fail(f"{MODEL} is missing: run the tests through `make test`, which trains it")
     return servers.settings({
         "RASA_PORT": str(servers.free_port()), "ACTION_PORT": str(servers.free_port()), "BIND": "127.0.0.1",
+        "WEB_PORT": str(servers.free_port()),
         "TRACKER_DB": str(tmp_path_factory.mktemp("tracker") / "tracker.db"), "MODEL": str(MODEL),
     })
 
@@ -72,9 +77,11 @@ def bot_env(tmp_path_factory) -> Dict[str, str]:
 @pytest.fixture(scope="session")
 def bot(bot_env) -> RunningBot:
     rasa, actions = start_servers(bot_env, "servers")
+    page = servers.start_web(bot_env)
     with requests.Session() as session:
         running = RunningBot(bot_env, rasa, actions, session)
         yield running
+    page.shutdown()
     servers.stop(running.rasa)
     servers.stop(running.actions)
 

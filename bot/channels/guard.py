@@ -17,6 +17,8 @@ from bot.content_store import Content
 MAX_MESSAGE_CHARS = int(os.environ.get("MAX_MESSAGE_CHARS", "2000"))
 COMMAND_PREFIX = "/"
 WORD_JOINER = "\u2060"  # invisible; not whitespace, so Rasa's `.strip()` keeps it and sees no "/"
+# Commands besides the buttons' payloads: the widget's `initPayload`, which opens with a greeting.
+EXTRA_COMMANDS = frozenset({"/greet"})
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ def screen(text: str, content: Content, limit: int = MAX_MESSAGE_CHARS) -> Scree
     stripped = text.strip()
     if not stripped:
         return Screened(reply=content.message("empty_message"))
-    if stripped.startswith(COMMAND_PREFIX) and stripped not in content.payloads:
+    if stripped.startswith(COMMAND_PREFIX) and stripped not in content.payloads and stripped not in EXTRA_COMMANDS:
         return Screened(text=WORD_JOINER + stripped)
     return Screened(text=text)
 

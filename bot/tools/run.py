@@ -23,6 +23,7 @@ def banner(env) -> str:
     return (f"\nThe IOM Brussels assistant is ready.\n"
             f"  REST:  curl -s {url} -H 'Content-Type: application/json' \\\n"
             f"           -d '{{\"sender\": \"me\", \"message\": \"When was the Brussels office established?\"}}'\n"
+            f"  Web:   http://{env['BIND']}:{env['WEB_PORT']}/  (demo page with the chat widget)\n"
             f"  Shell: make shell\n  Stop:  Ctrl-C\n")
 
 
@@ -52,6 +53,7 @@ def main() -> int:
     actions = servers.start(servers.action_server_command(env), env)
     servers.wait_http(servers.action_health_url(env), 120, actions)
     log.info("action server up on %s:%s", env["BIND"], env["ACTION_PORT"])
+    page = None if args.shell else servers.start_web(env)
     rasa = servers.start(servers.rasa_command(env, shell=args.shell), env)
     announced = args.shell
     code = 0
@@ -74,6 +76,8 @@ def main() -> int:
                     pass
             time.sleep(0.5)
     finally:
+        if page:
+            page.shutdown()
         servers.stop(rasa)
         servers.stop(actions)
     if stopping:

@@ -20,6 +20,7 @@ def settings(overrides: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     env.update(overrides or {})
     env.setdefault("RASA_PORT", "5005")
     env.setdefault("ACTION_PORT", "5055")
+    env.setdefault("WEB_PORT", "8080")
     env.setdefault("BIND", "127.0.0.1")
     # Where Rasa reaches the action server: loopback unless it is bound to one specific address.
     env.setdefault("ACTION_HOST", "127.0.0.1" if env["BIND"] in ("127.0.0.1", "0.0.0.0", "::") else env["BIND"])
@@ -71,6 +72,17 @@ def action_health_url(env: Dict[str, str]) -> str:
 
 def rasa_health_url(env: Dict[str, str]) -> str:
     return f"http://127.0.0.1:{env['RASA_PORT']}/webhooks/rest/"
+
+
+def socket_url(env: Dict[str, str]) -> str:
+    """The Rasa server as the widget's browser reaches it."""
+    host = "127.0.0.1" if env["BIND"] in ("0.0.0.0", "::") else env["BIND"]
+    return f"http://{host}:{env['RASA_PORT']}"
+
+
+def start_web(env: Dict[str, str]):
+    from bot import web
+    return web.serve(env["BIND"], int(env["WEB_PORT"]), socket_url(env))
 
 
 def free_port() -> int:
