@@ -1,9 +1,13 @@
 """Shared fixtures. `bot` starts the real action server and Rasa server once per test session."""
 from __future__ import annotations
 
-import os
+import json
 import subprocess
+import threading
+import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List
@@ -63,13 +67,62 @@ def start_servers(env: Dict[str, str], name: str):
     return rasa, actions
 
 
+class SlackWebAPI:
+    """A local stand-in for Slack's Web API (slack.com is unreachable here): records chat.postMessage."""
+
+    def __init__(self):
+        self.posts: List[dict] = []
+        self.changed = threading.Condition()
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                kind = self.headers.get("Content-Type", "")
+                data = json.loads(body) if "json" in kind else {k: v[0] for k, v in parse_qs(body.decode()).items()}
+                with api.changed:
+                    api.posts.append({"method": self.path.rsplit("/", 1)[-1], "auth": self.headers.get("Authorization"),
+                                      **data})
+                    api.changed.notify_all()
+                reply = json.dumps({"ok": True, "channel": data.get("channel"), "ts": f"{time.time():.6f}"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+
+    def wait_for(self, predicate, timeout=30) -> List[dict]:
+        with self.changed:
+            assert self.changed.wait_for(lambda: [p for p in self.posts if predicate(p)], timeout), self.posts
+            return [p for p in self.posts if predicate(p)]
+
+
+SLACK_TOKEN = "xoxb-test-token"
+SLACK_SIGNING_SECRET = "test-signing-secret"
+
+
 @pytest.fixture(scope="session")
-def bot_env(tmp_path_factory) -> Dict[str, str]:
+def slack_api() -> SlackWebAPI:
+    api = SlackWebAPI()
+    yield api
+    api.server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def bot_env(tmp_path_factory, slack_api) -> Dict[str, str]:
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run the tests through `make test`, which trains it")
     return servers.settings({
         "RASA_PORT": str(servers.free_port()), "ACTION_PORT": str(servers.free_port()), "BIND": "127.0.0.1",
-        "WEB_PORT": str(servers.free_port()),
+        "WEB_PORT": str(servers.free_port()), "SLACK_TOKEN": SLACK_TOKEN,
+        "SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET, "SLACK_API_URL": slack_api.url,
         "TRACKER_DB": str(tmp_path_factory.mktemp("tracker") / "tracker.db"), "MODEL": str(MODEL),
     })
 

@@ -24,7 +24,15 @@ def banner(env) -> str:
             f"  REST:  curl -s {url} -H 'Content-Type: application/json' \\\n"
             f"           -d '{{\"sender\": \"me\", \"message\": \"When was the Brussels office established?\"}}'\n"
             f"  Web:   http://{env['BIND']}:{env['WEB_PORT']}/  (demo page with the chat widget)\n"
+            f"  Slack: {slack_status()}\n"
             f"  Shell: make shell\n  Stop:  Ctrl-C\n")
+
+
+def slack_status() -> str:
+    from bot.channels.slack import slack_enabled
+    if slack_enabled():
+        return "enabled: point Slack's event and interactivity URLs at /webhooks/slack/webhook"
+    return "disabled (set SLACK_TOKEN and SLACK_SIGNING_SECRET to enable it)"
 
 
 def main() -> int:

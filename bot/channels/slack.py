@@ -1,0 +1,200 @@
+"""Slack channel for IOM staff, fixed for real workspaces.
+
+Stock SlackInput/SlackBot (Rasa 3.6.21):
+- posts with `as_user=True`, which Slack rejects for new-style apps;
+- answers a retry again unless its reason is `http_timeout`: duplicate answers;
+- drops all buttons when there are more than 5, sends Markdown that Slack does not render (`**bold**`);
+- compares Content-Type exactly, answers 500 to payloads it does not understand, and cannot be pointed at
+  another Web API base URL.
+Here: events are deduplicated by id whatever the retry reason; buttons are Block Kit actions (5 per block,
+never dropped); replies go in the thread the question was asked in; `SLACK_API_URL` sets the Web API base
+URL. Secrets come from the environment (`SLACK_TOKEN`, `SLACK_SIGNING_SECRET`, optional `SLACK_CHANNEL`);
+without them the webhook answers 503 and the rest of the assistant runs as usual.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import time
+from collections import OrderedDict
+from http import HTTPStatus
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from urllib.parse import parse_qs
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.slack import SlackBot, SlackInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.channels.guard import preview, screen
+from bot.content_store import default_store
+
+log = logging.getLogger(__name__)
+BUTTONS_PER_BLOCK = 5
+MAX_BUTTON_BLOCKS = 5  # 25 buttons: more than any entry has (content allows 5)
+SEEN_EVENTS = 10_000
+
+
+def slack_settings() -> Dict[str, Optional[str]]:
+    return {"token": os.environ.get("SLACK_TOKEN") or None,
+            "signing_secret": os.environ.get("SLACK_SIGNING_SECRET") or None,
+            "channel": os.environ.get("SLACK_CHANNEL") or None,
+            "api_url": os.environ.get("SLACK_API_URL") or "https://slack.com/api/"}
+
+
+def slack_enabled() -> bool:
+    settings = slack_settings()
+    return bool(settings["token"] and settings["signing_secret"])
+
+
+def to_mrkdwn(markdown: str) -> str:
+    """CommonMark as our answers use it → Slack mrkdwn (bold, links)."""
+    text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", markdown, flags=re.S)
+    return re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", r"<\2|\1>", text)
+
+
+class SlackOutput(SlackBot):
+    """Posts without `as_user`, as one message per reply, with Block Kit buttons."""
+
+    def __init__(self, token: Text, slack_channel: Optional[Text] = None, thread_id: Optional[Text] = None,
+                 proxy: Optional[Text] = None, api_url: str = "https://slack.com/api/") -> None:
+        super().__init__(token, slack_channel, thread_id, proxy)
+        self.client = AsyncWebClient(token, base_url=api_url, proxy=proxy)
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self._post_message(channel=self.slack_channel or recipient_id, text=to_mrkdwn(text.strip()))
+
+    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
+                                     **kwargs: Any) -> None:
+        text = to_mrkdwn(text.strip())
+        blocks: List[Dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+        for start in range(0, min(len(buttons), BUTTONS_PER_BLOCK * MAX_BUTTON_BLOCKS), BUTTONS_PER_BLOCK):
+            blocks.append({"type": "actions", "elements": [
+                {"type": "button", "text": {"type": "plain_text", "text": b["title"][:75]}, "value": b["payload"],
+                 "action_id": f"faq_{start + i}"}
+                for i, b in enumerate(buttons[start:start + BUTTONS_PER_BLOCK])]})
+        await self._post_message(channel=self.slack_channel or recipient_id, text=text, blocks=blocks)
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        json_message.pop("as_user", None)
+        await self._post_message(channel=json_message.pop("channel", self.slack_channel or recipient_id),
+                                 **json_message)
+
+
+class HardenedSlackInput(SlackInput):
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        credentials = credentials or {}
+        settings = slack_settings()
+        channel = cls(settings["token"] or "", settings["channel"], credentials.get("proxy"),
+                      "x-slack-retry-reason", "x-slack-retry-num", None, True,
+                      settings["signing_secret"] or "disabled", "thread")
+        channel.enabled = slack_enabled()
+        channel.api_url = settings["api_url"]
+        channel.seen_events: "OrderedDict[str, float]" = OrderedDict()
+        log.info("Slack: %s", "enabled" if channel.enabled else
+                 "disabled (set SLACK_TOKEN and SLACK_SIGNING_SECRET to enable)")
+        return channel
+
+    def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None) -> SlackOutput:
+        return SlackOutput(self.slack_token, channel or self.slack_channel, thread_id, self.proxy, self.api_url)
+
+    def _first_time(self, event_id: Optional[str]) -> bool:
+        """False if this event was handled already (Slack retries deliver it again)."""
+        if not event_id:
+            return True
+        if event_id in self.seen_events:
+            return False
+        self.seen_events[event_id] = time.time()
+        while len(self.seen_events) > SEEN_EVENTS:
+            self.seen_events.popitem(last=False)
+        return True
+
+    async def _answer(self, on_new_message, text: str, user: str, channel: Optional[str],
+                      thread_ts: Optional[str], users: List[str]) -> None:
+        output = self.get_output_channel(channel, thread_ts)
+        sender = self._get_conversation_id(user, channel, thread_ts)
+        screened = screen(text, default_store().get())
+        if screened.reply is not None:
+            log.info("slack: answered without NLU for %s: %r", sender[:12], preview(text))
+            await output.send_text_message(sender, screened.reply)
+            return
+        metadata = {"out_channel": channel, "thread_id": thread_ts, "users": users}
+        try:
+            await on_new_message(UserMessage(screened.text, output, sender, input_channel=self.name(),
+                                             metadata=metadata))
+        except Exception:
+            log.exception("slack: failed to handle a message from %s", sender[:12])
+            await output.send_text_message(sender, default_store().get().message("try_again"))
+
+    def _in_background(self, coroutine: Awaitable) -> None:
+        # Slack wants an answer within 3 s; the reply goes out through the Web API.
+        task = asyncio.create_task(coroutine)
+        self._background_tasks.add(task)
+        task.add_done_callback(self._background_tasks.discard)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("slack_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request):
+            return response.json({"status": "ok" if self.enabled else "disabled"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request):
+            if not self.enabled:
+                return response.text("Slack is not configured on this server", status=HTTPStatus.SERVICE_UNAVAILABLE)
+            if not self.is_request_from_slack_authentic(request):
+                return response.text("invalid or stale X-Slack-Signature", status=HTTPStatus.UNAUTHORIZED)
+            media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+            try:
+                if media_type == "application/json":
+                    return self._event(json.loads(request.body), on_new_message)
+                if media_type == "application/x-www-form-urlencoded":
+                    form = parse_qs(request.body.decode("utf-8"))
+                    return self._interaction(json.loads(form["payload"][0]), on_new_message)
+            except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+                log.warning("slack: malformed request: %s", exc)
+                return response.text("malformed Slack payload", status=HTTPStatus.BAD_REQUEST)
+            return response.text("unsupported content type", status=HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+
+        return webhook
+
+    def _event(self, body: Dict[str, Any], on_new_message):
+        if not isinstance(body, dict):
+            raise ValueError("body is not an object")
+        if body.get("type") == "url_verification":
+            return response.json({"challenge": body["challenge"]})
+        if not self._first_time(body.get("event_id")):
+            log.info("slack: ignored a retry of event %s", body.get("event_id"))
+            return response.text("", headers={"X-Slack-No-Retry": "1"})
+        event = body.get("event")
+        if not isinstance(event, dict) or not self._is_user_message(body):
+            return response.text("not a user message")
+        channel = event.get("channel")
+        if not self._is_supported_channel(body, {"out_channel": channel}):
+            return response.text("channel not supported")
+        users = body.get("authed_users") or [a.get("user_id") for a in body.get("authorizations") or []][:1]
+        text = self._sanitize_user_message(event["text"], users)
+        self._in_background(self._answer(on_new_message, text, event.get("user", ""), channel,
+                                         event.get("thread_ts"), users))
+        return response.text("")
+
+    def _interaction(self, payload: Dict[str, Any], on_new_message):
+        if not self._is_interactive_message(payload):
+            return response.text("ignored")
+        action = payload["actions"][0]
+        value = self._get_interactive_response(action)
+        if value is None:
+            return response.text("ignored")
+        if not self._first_time(payload.get("trigger_id") or action.get("action_ts")):
+            return response.text("", headers={"X-Slack-No-Retry": "1"})
+        message = payload.get("message") or {}
+        user = payload["user"]["id"]
+        self._in_background(self._answer(on_new_message, value, user, (payload.get("channel") or {}).get("id"),
+                                         message.get("thread_ts"), [user]))
+        return response.text("")
