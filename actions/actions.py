@@ -20,12 +20,16 @@ class ActionAnswer(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         message = tracker.latest_message or {}
+        intent = message.get("intent") or {}
         reply = decide(
             default_store().get(),
-            intent=(message.get("intent") or {}).get("name"),
+            intent=intent.get("name"),
             entities=message.get("entities") or [],
             ranking=message.get("intent_ranking") or [],
             last_entry_id=tracker.get_slot(TOPIC_SLOT),
         )
-        dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
+        # `turn` rides along as message metadata for the channel's per-turn log line (bot/channels/turns.py).
+        turn = {"intent": intent.get("name"), "confidence": round(float(intent.get("confidence") or 0), 3),
+                "entry": reply.entry_id, "kind": reply.kind}
+        dispatcher.utter_message(text=reply.text, buttons=reply.buttons, turn=turn)
         return [SlotSet(TOPIC_SLOT, reply.entry_id)] if reply.entry_id else []

@@ -6,7 +6,6 @@ conversation, and lets `/intent{...}` text bypass NLU. Configured in credentials
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any, Awaitable, Callable, Dict, Text
@@ -17,6 +16,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.guard import preview, screen
+from bot.channels.turns import RecordingOutput, hashed, run_turn
 from bot.content_store import default_store
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,10 @@ def parse_body(raw: bytes) -> Dict[str, Any]:
     return {"sender": sender, "message": message, "metadata": metadata}
 
 
+class RecordingCollector(RecordingOutput, CollectingOutputChannel):
+    pass
+
+
 class HardenedRestInput(InputChannel):
     @classmethod
     def name(cls) -> Text:
@@ -68,15 +72,11 @@ class HardenedRestInput(InputChannel):
             sender = body["sender"]
             screened = screen(body["message"], default_store().get())
             if screened.reply is not None:
-                log.info("rest: answered without NLU for sender %s: %r", sender[:12], preview(body["message"]))
+                log.info("rest: answered without NLU for sender %s: %r", hashed(sender), preview(body["message"]))
                 return response.json([{"recipient_id": sender, "text": screened.reply}])
-            collector = CollectingOutputChannel()
-            try:
-                await on_new_message(UserMessage(screened.text, collector, sender, input_channel=self.name(),
-                                                 metadata=body["metadata"]))
-            except (Exception, asyncio.CancelledError):
-                log.exception("rest: failed to handle a message from sender %s", sender[:12])
-                return response.json([{"recipient_id": sender, "text": default_store().get().message("try_again")}])
+            collector = RecordingCollector()
+            await run_turn(on_new_message, UserMessage(screened.text, collector, sender, input_channel=self.name(),
+                                                       metadata=body["metadata"]), body["message"])
             return response.json(collector.messages)
 
         return webhook

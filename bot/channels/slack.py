@@ -31,6 +31,7 @@ from sanic.request import Request
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.guard import preview, screen
+from bot.channels.turns import RecordingOutput, hashed, run_turn
 from bot.content_store import default_store
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def to_mrkdwn(markdown: str) -> str:
     return re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", r"<\2|\1>", text)
 
 
-class SlackOutput(SlackBot):
+class SlackOutput(RecordingOutput, SlackBot):
     """Posts without `as_user`, as one message per reply, with Block Kit buttons."""
 
     def __init__(self, token: Text, slack_channel: Optional[Text] = None, thread_id: Optional[Text] = None,
@@ -120,16 +121,12 @@ class HardenedSlackInput(SlackInput):
         sender = self._get_conversation_id(user, channel, thread_ts)
         screened = screen(text, default_store().get())
         if screened.reply is not None:
-            log.info("slack: answered without NLU for %s: %r", sender[:12], preview(text))
+            log.info("slack: answered without NLU for %s: %r", hashed(sender), preview(text))
             await output.send_text_message(sender, screened.reply)
             return
         metadata = {"out_channel": channel, "thread_id": thread_ts, "users": users}
-        try:
-            await on_new_message(UserMessage(screened.text, output, sender, input_channel=self.name(),
-                                             metadata=metadata))
-        except Exception:
-            log.exception("slack: failed to handle a message from %s", sender[:12])
-            await output.send_text_message(sender, default_store().get().message("try_again"))
+        await run_turn(on_new_message, UserMessage(screened.text, output, sender, input_channel=self.name(),
+                                                   metadata=metadata), text)
 
     def _in_background(self, coroutine: Awaitable) -> None:
         # Slack wants an answer within 3 s; the reply goes out through the Web API.

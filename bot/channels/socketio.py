@@ -11,7 +11,6 @@ Configured in credentials.yml as `bot.channels.socketio.HardenedSocketIOInput`; 
 """
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import os
@@ -24,6 +23,7 @@ from sanic import Blueprint, response
 from socketio import AsyncServer
 
 from bot.channels.guard import preview, screen
+from bot.channels.turns import RecordingOutput, hashed, run_turn
 from bot.content_store import default_store
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def allowed_origins() -> List[str]:
     return [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
 
 
-class WholeMessageOutput(SocketIOOutput):
+class WholeMessageOutput(RecordingOutput, SocketIOOutput):
     """Sends each reply as one message so Markdown (lists, paragraphs) stays together."""
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
@@ -106,15 +106,12 @@ class HardenedSocketIOInput(SocketIOInput):
             text = data.get("message", "")
             screened = screen(text, default_store().get())
             if screened.reply is not None:
-                log.info("socket.io: answered without NLU for %s: %r", sender[:12], preview(text))
+                log.info("socket.io: answered without NLU for %s: %r", hashed(sender), preview(text))
                 await output.send_text_message(sender, screened.reply)
                 return
             metadata = data.get(self.metadata_key)
-            try:
-                await on_new_message(UserMessage(screened.text, output, sender, input_channel=self.name(),
-                                                 metadata=metadata if isinstance(metadata, dict) else None))
-            except (Exception, asyncio.CancelledError):
-                log.exception("socket.io: failed to handle a message from %s", sender[:12])
-                await output.send_text_message(sender, default_store().get().message("try_again"))
+            await run_turn(on_new_message, UserMessage(screened.text, output, sender, input_channel=self.name(),
+                                                       metadata=metadata if isinstance(metadata, dict) else None),
+                           text)
 
         return blueprint
