@@ -27,6 +27,7 @@ class ActionAnswer(Action):
             entities=message.get("entities") or [],
             ranking=message.get("intent_ranking") or [],
             last_entry_id=tracker.get_slot(TOPIC_SLOT),
+            text=message.get("text") or "",
         )
         # `turn` rides along as message metadata for the channel's per-turn log line (bot/channels/turns.py).
         turn = {"intent": intent.get("name"), "confidence": round(float(intent.get("confidence") or 0), 3),

@@ -4,6 +4,7 @@ Pure functions over `Content`, so the action server stays thin and the logic is 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -22,8 +23,10 @@ MESSAGE_INTENTS = {
 }
 MESSAGE_KEYS = {"ask_unavailable": "unavailable", "ask_personal_case": "personal_case"}
 MORE_INTENT = "ask_more"
-# "When was it founded?" right after a question about IOM is about IOM, not the Brussels office.
+# "When was it founded?" right after a question about IOM is about IOM, not the Brussels office -- unless
+# the question names the office ("when was the office established?").
 CONTEXT_REDIRECTS = {("ask_history", "ask_iom"): "ask_iom", ("ask_history", "ask_iom_work"): "ask_iom"}
+OFFICE_WORDS = re.compile(r"\b(office|brussels|liaison)\b", re.I)
 
 
 @dataclass
@@ -89,7 +92,7 @@ def _uncertain(content: Content, ranking: List[dict], entities, thresholds: Thre
 
 
 def decide(content: Content, intent: Optional[str], entities=(), ranking=(), last_entry_id: Optional[str] = None,
-           thresholds: Optional[Thresholds] = None) -> Reply:
+           thresholds: Optional[Thresholds] = None, text: str = "") -> Reply:
     """The reply to one user turn."""
     last = content.entries.get(last_entry_id) if last_entry_id else None
     if intent in MESSAGE_INTENTS:
@@ -100,7 +103,7 @@ def decide(content: Content, intent: Optional[str], entities=(), ranking=(), las
     subject = subject_of(entities)
     if intent == MORE_INTENT and not subject:
         return _more(content, last)
-    if last and not subject:
+    if last and not subject and not OFFICE_WORDS.search(text or ""):
         intent = CONTEXT_REDIRECTS.get((intent, last.intent), intent)
     entry = content.find(intent, subject)
     if entry is None:

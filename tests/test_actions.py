@@ -18,9 +18,9 @@ THRESHOLDS = fallback_thresholds()
 
 
 def tracker(intent: str, confidence: float = 0.95, entities: Optional[List[dict]] = None, last_entry=None,
-            ranking: Optional[List[dict]] = None) -> Tracker:
+            ranking: Optional[List[dict]] = None, text: str = "…") -> Tracker:
     ranking = ranking or [{"name": intent, "confidence": confidence}]
-    latest = {"text": "…", "intent": {"name": intent, "confidence": confidence}, "entities": entities or [],
+    latest = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": entities or [],
               "intent_ranking": ranking}
     return Tracker("sender", {"last_entry": last_entry}, latest, [], False, None, {}, "action_listen")
 
@@ -71,8 +71,13 @@ def test_unknown_subject_falls_back_to_the_intent_overview():
 
 
 def test_context_when_after_iom_is_about_iom():
-    message, events = run(tracker("ask_history", last_entry="iom_about"))
+    message, events = run(tracker("ask_history", last_entry="iom_about", text="when was it founded?"))
     assert "1951" in message["text"] and slot(events) == "iom_about"
+
+
+def test_naming_the_office_overrides_the_iom_context():
+    message, events = run(tracker("ask_history", last_entry="iom_about", text="when was the office established?"))
+    assert "September 2011" in message["text"]
 
 
 def test_context_when_after_office_is_about_office_then_why_then_more():

@@ -11,7 +11,7 @@ import signal
 import sys
 import time
 
-from bot.content_store import ContentError, load_content
+from bot.content_store import ContentError, default_store
 from bot.tools import servers
 
 log = logging.getLogger("iom.run")
@@ -41,7 +41,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [run] %(message)s")
     try:
-        load_content()  # fail fast on broken content, naming the file and entry
+        default_store()  # fail fast on broken content, naming the file and entry
     except ContentError as exc:
         log.error("content store: %s", exc)
         return 2
