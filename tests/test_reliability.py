@@ -18,13 +18,14 @@ from tests.conftest import LOG_DIR, ROOT, new_sender, start_servers, texts
 
 CONTENT = load_content()
 TRY_AGAIN = CONTENT.message("try_again").strip()
+JWT_SECRET = "test-jwt-secret"
 
 
 @pytest.fixture(scope="module")
 def own_bot(bot_env, tmp_path_factory):
     """A private server pair this module may break (the shared `bot` stays healthy)."""
     env = dict(bot_env, RASA_PORT=str(servers.free_port()), ACTION_PORT=str(servers.free_port()),
-               TRACKER_DB=str(tmp_path_factory.mktemp("faults") / "tracker.db"))
+               TRACKER_DB=str(tmp_path_factory.mktemp("faults") / "tracker.db"), RASA_JWT_SECRET=JWT_SECRET)
     rasa, actions = start_servers(env, "faults")
     state = {"env": env, "rasa": rasa, "actions": actions}
     yield state
@@ -154,3 +155,40 @@ def test_make_run_fails_fast_on_broken_content(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and time.monotonic() - started < 30
     assert "iom.yml" in result.stderr and "malformed YAML at line" in result.stderr
+
+
+def test_tracker_store_failure_is_loud_and_answers_try_again(own_bot):
+    env, sender = own_bot["env"], new_sender()
+    assert "liaison" in ask(env, "What does the Brussels office do?", sender)[0]
+    db_path = env["TRACKER_DB"]
+    original = open(db_path, "rb").read()
+    with open(db_path, "r+b") as db:  # break the database under the running server
+        db.write(b"\0" * 4096)
+    try:
+        text, elapsed = ask(env, "when was it established?", sender)
+        assert text.strip() == TRY_AGAIN and elapsed < 10
+        assert "TRACKER STORE UNAVAILABLE" in (LOG_DIR / "faults.log").read_text()
+    finally:
+        with open(db_path, "r+b") as db:
+            db.write(original)
+    # Back without a restart, and the conversation was not forgotten: "tell me more" still has its topic.
+    assert ask(env, "tell me more", sender)[0].strip() == CONTENT.entries["office_role"].more.strip()
+
+
+def test_http_api_is_off_by_default_and_needs_a_jwt_when_enabled(bot, own_bot):
+    assert requests.get(bot.base_url + "/status", timeout=10).status_code == 404
+    api = f"http://127.0.0.1:{own_bot['env']['RASA_PORT']}"
+    assert requests.get(api + "/status", timeout=10).status_code == 401
+    assert requests.get(api + "/conversations/x/tracker", timeout=10).status_code == 401
+    import jwt
+    token = jwt.encode({"user": {"username": "ops", "role": "admin"}}, JWT_SECRET, algorithm="HS256")
+    assert requests.get(api + "/status", headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
+    forged = jwt.encode({"user": {"username": "ops", "role": "admin"}}, "wrong", algorithm="HS256")
+    assert requests.get(api + "/status", headers={"Authorization": f"Bearer {forged}"}, timeout=10).status_code == 401
+
+
+def test_servers_listen_on_loopback_only(own_bot):
+    listening = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout
+    for port in (own_bot["env"]["ACTION_PORT"], own_bot["env"]["RASA_PORT"]):
+        addresses = {line.split()[3] for line in listening.splitlines() if line.split()[3].endswith(f":{port}")}
+        assert addresses == {f"127.0.0.1:{port}"}, addresses

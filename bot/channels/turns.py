@@ -22,6 +22,7 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 
 from bot.channels.guard import preview
 from bot.content_store import default_store
+from bot.tracker_store import TrackerStoreUnavailable
 
 log = logging.getLogger("iom.turns")
 ACTION_TIMEOUT = float(os.environ.get("ACTION_TIMEOUT", "6"))
@@ -60,12 +61,17 @@ async def run_turn(on_new_message: Callable[[UserMessage], Awaitable[Any]], mess
         await asyncio.wait_for(on_new_message(message), TURN_TIMEOUT)
     except asyncio.TimeoutError:
         failure = f"no answer within {TURN_TIMEOUT:g} s"
+    except TrackerStoreUnavailable as exc:
+        failure = f"conversation store unavailable ({exc})"
     except Exception as exc:  # noqa: BLE001 - the user must get an answer whatever broke
         failure = f"{type(exc).__name__}: {exc}"
         log.exception("turn failed")
     if failure is None and output.replies == 0:
         failure = "Rasa produced no reply (is the action server up? see the errors above)"
-    if failure:
+    if failure and output.replies and "store unavailable" in failure:
+        # The answer went out but could not be saved: keep it, and say so loudly in the log.
+        log.error("turn answered but NOT SAVED for sender %s: %s", hashed(message.sender_id), failure)
+    elif failure:
         log.error("turn without an answer for sender %s on %s: %s; sent the 'try again' reply",
                   hashed(message.sender_id), message.input_channel, failure)
         await output.send_text_message(message.sender_id, default_store().get().message("try_again"))

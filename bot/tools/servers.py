@@ -42,7 +42,18 @@ def rasa_command(env: Dict[str, str], shell: bool = False) -> List[str]:
     common = ["--model", env["MODEL"], "--endpoints", "endpoints.yml", "--port", env["RASA_PORT"]]
     if shell:
         return [str(VENV_BIN / "rasa"), "shell", *common]
-    return [str(VENV_BIN / "rasa"), "run", *common, "--interface", env["BIND"], "--credentials", "credentials.yml"]
+    return [str(VENV_BIN / "rasa"), "run", *common, "--interface", env["BIND"], "--credentials", "credentials.yml",
+            *api_options(env)]
+
+
+def api_options(env: Dict[str, str]) -> List[str]:
+    """Rasa's HTTP API stays off unless an operator sets a secret for it. JWT (RASA_JWT_SECRET, sent as an
+    `Authorization: Bearer` header) is preferred; RASA_API_TOKEN works too but travels in the query string."""
+    if env.get("RASA_JWT_SECRET"):
+        return ["--enable-api", "--jwt-secret", env["RASA_JWT_SECRET"], "--jwt-method", "HS256"]
+    if env.get("RASA_API_TOKEN"):
+        return ["--enable-api", "--auth-token", env["RASA_API_TOKEN"]]
+    return []
 
 
 def start(command: List[str], env: Dict[str, str], **kwargs) -> subprocess.Popen:
