@@ -145,3 +145,18 @@ def texts(messages: List[dict]) -> str:
 
 def buttons(messages: List[dict]) -> List[dict]:
     return [b for m in messages for b in m.get("buttons") or []]
+
+
+def recorded_user_turns(bot, sender) -> List[dict]:
+    """The user events Rasa stored for `sender` (read from the SQLite tracker store)."""
+    import sqlite3
+    with sqlite3.connect(bot.env["TRACKER_DB"]) as db:
+        rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
+                          (sender,)).fetchall()
+    return [json.loads(row[0]) for row in rows]
+
+
+def parsed_through_nlu(turn: dict) -> bool:
+    """An intent command (`/intent{...}`) yields exactly one ranked intent; NLU ranks many."""
+    return len(turn["parse_data"]["intent_ranking"]) > 1 and not [
+        e for e in turn["parse_data"]["entities"] if e.get("extractor") == "RegexMessageHandler"]

@@ -1,8 +1,6 @@
 """REST hardening: bad requests get HTTP 400, odd text gets a polite reply, never a 500 or a shared conversation."""
 from __future__ import annotations
 
-import json
-import sqlite3
 import time
 
 import pytest
@@ -10,7 +8,7 @@ import pytest
 from bot.channels.guard import MAX_MESSAGE_CHARS, WORD_JOINER, screen
 from bot.channels.rest import BadRequest, parse_body
 from bot.content_store import load_content
-from tests.conftest import new_sender, texts
+from tests.conftest import new_sender, parsed_through_nlu, recorded_user_turns, texts
 
 CONTENT = load_content()
 
@@ -73,23 +71,13 @@ def test_too_long_text_is_refused_politely_without_nlu(bot):
     assert "too long" in response.json()[0]["text"]
 
 
-def recorded_user_turns(bot, sender):
-    """The user events Rasa stored for `sender` (read from the SQLite tracker store)."""
-    with sqlite3.connect(bot.env["TRACKER_DB"]) as db:
-        rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
-                          (sender,)).fetchall()
-    return [json.loads(row[0]) for row in rows]
-
-
 @pytest.mark.parametrize("typed", ["/bot_challenge", '/ask_partners{"subject": "media"}', "/restart",
                                    '/ask_history@1.0{"subject": "eurcap"}'])
 def test_slash_command_is_text_not_an_intent(bot, typed):
     sender = new_sender()
     assert texts(bot.ask(typed, sender))
     [turn] = recorded_user_turns(bot, sender)
-    # Through NLU the ranking covers many intents; an intent command yields exactly one, at confidence 1.
-    assert len(turn["parse_data"]["intent_ranking"]) > 1
-    assert not [e for e in turn["parse_data"]["entities"] if e.get("extractor") == "RegexMessageHandler"]
+    assert parsed_through_nlu(turn)
 
 
 def test_button_payload_is_honoured(bot):
@@ -106,3 +94,19 @@ def test_conversations_are_kept_apart_by_sender(bot):
     bot.ask("Tell me about the Brussels office", sender=b)
     assert "1951" in texts(bot.ask("when was it founded?", sender=a))
     assert "2011" in texts(bot.ask("when was it founded?", sender=b))
+
+
+def test_one_log_line_per_turn_with_hashed_sender_and_truncated_text(bot):
+    from bot.channels.turns import hashed
+    from tests.conftest import LOG_DIR
+    sender = new_sender()
+    bot.ask("When was the Brussels office established?" + " " * 1400, sender)
+    deadline = time.monotonic() + 10
+    lines = []
+    while time.monotonic() < deadline and not lines:
+        lines = [l for l in (LOG_DIR / "servers.log").read_text().splitlines() if f"sender={hashed(sender)}" in l]
+        time.sleep(0.2)
+    assert len(lines) == 1
+    assert "intent=ask_history" in lines[0] and "entry=office_established" in lines[0]
+    assert "latency_ms=" in lines[0] and "chars)" in lines[0]
+    assert sender not in (LOG_DIR / "servers.log").read_text()

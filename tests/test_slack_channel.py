@@ -137,3 +137,13 @@ def test_more_than_five_buttons_are_all_sent_in_blocks_of_five(slack_api):
     actions = [b for b in post["blocks"] if b["type"] == "actions"]
     assert [len(a["elements"]) for a in actions] == [5, 2]
     assert [e["value"] for a in actions for e in a["elements"]] == [b["payload"] for b in buttons]
+
+
+def test_slash_text_is_not_an_intent_command(bot, slack_api):
+    from tests.conftest import parsed_through_nlu, recorded_user_turns
+    dm = f"D{uuid.uuid4().hex[:8].upper()}"
+    send_event(bot, {"event": {"type": "message", "channel_type": "im", "channel": dm, "user": "U9",
+                               "text": "/bot_challenge", "ts": "9.1"}})
+    slack_api.wait_for(lambda p: p.get("channel") == dm)
+    [turn] = recorded_user_turns(bot, "U9")
+    assert parsed_through_nlu(turn)

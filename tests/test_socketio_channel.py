@@ -86,3 +86,18 @@ def test_empty_and_too_long_messages_get_polite_replies(bot):
         assert "too long" in wait_for(2)[1]["text"]
     finally:
         sio.disconnect()
+
+
+def test_slash_text_is_not_an_intent_command(bot):
+    from tests.conftest import parsed_through_nlu, recorded_user_turns
+    sio, confirmed, wait_for = client(bot)
+    session_id = uuid.uuid4().hex
+    try:
+        sio.emit("session_request", {"session_id": session_id})
+        assert confirmed.wait(10)
+        sio.emit("user_uttered", {"message": '/ask_partners{"subject": "media"}', "session_id": session_id})
+        wait_for(1)
+    finally:
+        sio.disconnect()
+    [turn] = recorded_user_turns(bot, session_id)
+    assert parsed_through_nlu(turn)
