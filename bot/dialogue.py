@@ -79,11 +79,17 @@ def _more(content: Content, last: Optional[Entry]) -> Reply:
 def _uncertain(content: Content, ranking: List[dict], entities, thresholds: Thresholds) -> Reply:
     """nlu_fallback: ask "did you mean" when two answers are close, otherwise say what we can answer."""
     candidates = [r for r in ranking or [] if r.get("name") != FALLBACK_INTENT][:2]
+    subject = subject_of(entities)
+    if subject and candidates and candidates[0]["name"] in content.subject_intents | {MORE_INTENT} \
+            and candidates[0]["confidence"] >= thresholds.threshold / 2:
+        # Unsure of the phrasing but a known subject was named ("tell me more about return"): answer it.
+        entry = content.find(candidates[0]["name"], subject)
+        if entry:
+            return answer_entry(content, entry)
     if len(candidates) == 2:
         (first, second) = candidates
         close = first["confidence"] - second["confidence"] < thresholds.ambiguity_threshold
         if close and first["confidence"] >= thresholds.threshold:
-            subject = subject_of(entities)
             entries = [content.find(c["name"], subject) for c in candidates]
             if all(entries) and entries[0].id != entries[1].id:
                 return Reply(content.message("did_you_mean"), content.buttons(e.id for e in entries),

@@ -139,3 +139,20 @@ def test_every_button_payload_is_in_the_allow_list():
     for e in CONTENT.entries.values():
         for b in CONTENT.buttons(e.followups):
             assert b["payload"] in CONTENT.payloads
+
+
+def test_unsure_phrasing_with_a_known_subject_answers_the_subject():
+    ranking = [{"name": "nlu_fallback", "confidence": THRESHOLDS.threshold},
+               {"name": "ask_more", "confidence": THRESHOLDS.threshold - 0.1},
+               {"name": "ask_priorities", "confidence": 0.2}]
+    message, events = run(tracker("nlu_fallback", THRESHOLDS.threshold, ranking=ranking,
+                                  entities=[{"entity": "subject", "value": "avrr"}]))
+    assert slot(events) == "prio_avrr"
+
+
+def test_unsure_phrasing_with_a_subject_but_an_unrelated_intent_still_falls_back():
+    ranking = [{"name": "nlu_fallback", "confidence": THRESHOLDS.threshold},
+               {"name": "out_of_scope", "confidence": 0.5}, {"name": "ask_priorities", "confidence": 0.2}]
+    message, _ = run(tracker("nlu_fallback", THRESHOLDS.threshold, ranking=ranking,
+                             entities=[{"entity": "subject", "value": "environment_climate"}]))
+    assert message["text"] == CONTENT.message("fallback")
