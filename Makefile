@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: run shell test train eval validate setup browser lock tune-fallback clean
+.PHONY: run shell test train eval bench validate setup browser lock tune-fallback clean
 
 run: setup $(MODEL)  ## set up, train if needed, start action server + Rasa (REST)
 	$(PY) -m bot.tools.run
@@ -30,6 +30,9 @@ eval: setup  ## grade tests/dev_cases.yml against a running bot (URL=http://127.
 
 tune-fallback: setup $(MODEL)  ## grid-search FallbackClassifier thresholds on tests/nlu_holdout.yml
 	$(PY) -m bot.tools.tune_fallback
+
+bench: setup $(MODEL)  ## speed, memory and accuracy numbers (bench/results.md)
+	$(PY) -m bot.tools.bench
 
 validate: setup
 	$(RASA) data validate --fail-on-warnings
