@@ -6,7 +6,8 @@ concurrent conversations (each several realistic FAQ turns; warm-up first; media
 latency of turns 1-20 against 280-300 of one long conversation, the time to refuse a 1 MB message, and
 dev-set accuracy. Writes bench/results.json and bench/results.md and prints the table.
 
-Not yet here (see the issue): the side-by-side run of Rasa's stock config and the TF-IDF baseline.
+Also scores a TF-IDF + logistic-regression intent classifier on the same training examples and the held-out
+file. Not yet here (see the issue): the side-by-side run of Rasa's stock config.
 """
 from __future__ import annotations
 
@@ -87,6 +88,65 @@ async def refuse_huge(url: str, repeats: int = 5) -> float:
     return statistics.median(times) * 1000
 
 
+def nlu_examples(path: Path):
+    """(text, intent) pairs of a Rasa NLU YAML file, entity annotations removed."""
+    import re
+    import yaml
+    pairs = []
+    for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+        if "intent" in block:
+            for line in block["examples"].splitlines():
+                if line.strip().startswith("- "):
+                    text = re.sub(r"\[([^\]]+)\](\([^)]*\)|\{[^}]*\})", r"\1", line.strip()[2:])
+                    pairs.append((text, block["intent"]))
+    return pairs
+
+
+def held_out_scores(predicted: List[str], expected: List[str]) -> Dict[str, float]:
+    from sklearn.metrics import accuracy_score, f1_score
+    in_scope = [p == e for p, e in zip(predicted, expected) if e != "out_of_scope"]
+    rejected = [p in ("out_of_scope", "nlu_fallback") for p, e in zip(predicted, expected) if e == "out_of_scope"]
+    return {"accuracy": accuracy_score(expected, predicted),
+            "macro_f1": f1_score(expected, predicted, average="macro", zero_division=0),
+            "in_scope_right": sum(in_scope) / len(in_scope), "out_of_scope_rejected": sum(rejected) / len(rejected)}
+
+
+def tfidf_baseline(threshold: float) -> Dict[str, float]:
+    """TF-IDF (words + character n-grams) + logistic regression on the same training examples."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    train = [p for f in sorted((ROOT / "data" / "nlu").glob("*.yml")) for p in nlu_examples(f)]
+    test = nlu_examples(ROOT / "tests" / "nlu_holdout.yml")
+    started = time.perf_counter()
+    model = make_pipeline(make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+                                     TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
+                          LogisticRegression(C=10, max_iter=2000))
+    model.fit([t for t, _ in train], [i for _, i in train])
+    train_s = time.perf_counter() - started
+    probabilities = model.predict_proba([t for t, _ in test])
+    predicted = [model.classes_[row.argmax()] if row.max() >= threshold else "nlu_fallback" for row in probabilities]
+    raw = [model.classes_[row.argmax()] for row in probabilities]
+    return {"train_s": train_s, "raw": held_out_scores(raw, [i for _, i in test]),
+            "served": held_out_scores(predicted, [i for _, i in test])}
+
+
+def ours_held_out(env) -> Dict[str, object]:
+    from bot.dialogue import fallback_thresholds
+    out = ROOT / "var" / "bench-nlu"
+    subprocess.run([str(servers.VENV_BIN / "rasa"), "test", "nlu", "--model", env["MODEL"], "--nlu",
+                    "tests/nlu_holdout.yml", "--out", str(out), "--successes"], cwd=ROOT, env=env,
+                   capture_output=True, check=True)
+    predictions = [*json.loads((out / "intent_successes.json").read_text()),
+                   *json.loads((out / "intent_errors.json").read_text())]
+    threshold = fallback_thresholds().threshold
+    expected = [p["intent"] for p in predictions]
+    raw = [p["intent_prediction"]["name"] for p in predictions]
+    served = [p["intent_prediction"]["name"] if p["intent_prediction"]["confidence"] >= threshold
+              else "nlu_fallback" for p in predictions]
+    return {"raw": held_out_scores(raw, expected), "served": held_out_scores(served, expected)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
@@ -116,6 +176,9 @@ def main() -> int:
     finally:
         servers.stop(rasa)
         servers.stop(actions)
+    from bot.dialogue import fallback_thresholds
+    results["held_out_ours"] = ours_held_out(env)
+    results["held_out_tfidf"] = tfidf_baseline(fallback_thresholds().threshold)
     OUT.mkdir(exist_ok=True)
     (OUT / "results.json").write_text(json.dumps(results, indent=2))
     rows = ["| measure | ours |", "|---|---|", f"| start-up until REST answers | {results['startup_s']:.1f} s |",
@@ -130,6 +193,11 @@ def main() -> int:
     rows.append(f"| refuse a 1 MB message | {results['refuse_1mb_ms']:.0f} ms |")
     rows.append("| dev set: answer / out-of-scope / chitchat / context | "
                 + " / ".join(f"{v:.0%}" for v in results["dev_accuracy"].values()) + " |")
+    for name in ("ours", "tfidf"):
+        h = results[f"held_out_{name}"]
+        rows.append(f"| held-out NLU, {name}: raw accuracy / macro F1; served in-scope right / out-of-scope rejected | "
+                    f"{h['raw']['accuracy']:.3f} / {h['raw']['macro_f1']:.3f}; {h['served']['in_scope_right']:.1%} / "
+                    f"{h['served']['out_of_scope_rejected']:.1%} |")
     (OUT / "results.md").write_text("\n".join(rows) + "\n")
     print("\n".join(rows))
     return 0
