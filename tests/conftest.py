@@ -147,13 +147,18 @@ def buttons(messages: List[dict]) -> List[dict]:
     return [b for m in messages for b in m.get("buttons") or []]
 
 
-def recorded_user_turns(bot, sender) -> List[dict]:
-    """The user events Rasa stored for `sender` (read from the SQLite tracker store)."""
+def recorded_user_turns(bot, sender, wait: float = 10) -> List[dict]:
+    """The user events Rasa stored for `sender` (read from the SQLite tracker store). Replies go out before
+    Rasa saves the turn, so wait up to `wait` seconds for it to appear."""
     import sqlite3
-    with sqlite3.connect(bot.env["TRACKER_DB"]) as db:
-        rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
-                          (sender,)).fetchall()
-    return [json.loads(row[0]) for row in rows]
+    deadline = time.monotonic() + wait
+    while True:
+        with sqlite3.connect(bot.env["TRACKER_DB"]) as db:
+            rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
+                              (sender,)).fetchall()
+        if rows or time.monotonic() > deadline:
+            return [json.loads(row[0]) for row in rows]
+        time.sleep(0.1)
 
 
 def parsed_through_nlu(turn: dict) -> bool:

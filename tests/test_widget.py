@@ -50,6 +50,8 @@ def test_widget_conversation_buttons_reload_and_no_html_injection(bot, browser):
 
     session = page.evaluate("() => JSON.parse(localStorage.getItem('chat_session')).session_id")
     page.reload()
+    page.locator(".rw-launcher").wait_for()
+    page.wait_for_timeout(1500)  # the widget restores its saved state (open or closed) after mounting
     if not page.locator(".rw-messages-container").is_visible():
         page.locator(".rw-launcher").click()
     messages = page.locator(".rw-messages-container")
