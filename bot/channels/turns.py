@@ -2,8 +2,8 @@
 
 - If the turn produces no reply (action server down, hung, or crashing: Rasa then logs the error and
   sends nothing), the user gets the polite "try again" message and an ERROR line is logged.
-- Rasa waits 300 s for the action server; we cap that at `ACTION_TIMEOUT` (default 6 s) and the whole turn
-  at `TURN_TIMEOUT` (default 9 s), so a hung action server costs the user seconds, not minutes.
+- Rasa waits 300 s for the action server; bot/rasa_patches.py caps that at `ACTION_TIMEOUT` (default 6 s),
+  and the whole turn is capped at `TURN_TIMEOUT` (default 9 s): a hung action server costs seconds.
 - One INFO line per turn on the `iom.turns` logger: hashed sender, channel, intent, confidence, content
   entry, reply kind, latency, and the user text truncated.
 """
@@ -16,22 +16,18 @@ import os
 import time
 from typing import Any, Awaitable, Callable, Dict, Optional
 
-import rasa.core.actions.action as rasa_action
-import rasa.utils.endpoints as rasa_endpoints
 from rasa.core.channels.channel import OutputChannel, UserMessage
+
+import bot.rasa_patches  # noqa: F401  (timeouts and a faster action-result check in the Rasa process)
 
 from bot.channels.guard import preview
 from bot.content_store import default_store
 from bot.tracker_store import TrackerStoreUnavailable
 
 log = logging.getLogger("iom.turns")
-ACTION_TIMEOUT = float(os.environ.get("ACTION_TIMEOUT", "6"))
 TURN_TIMEOUT = float(os.environ.get("TURN_TIMEOUT", "9"))
 TURN_KEY = "turn"  # what action_answer attaches to its message (see actions/actions.py)
 
-# Rasa reads these module constants at call time; the stock 300 s would hang the visitor for 5 minutes.
-rasa_action.DEFAULT_REQUEST_TIMEOUT = ACTION_TIMEOUT
-rasa_endpoints.DEFAULT_REQUEST_TIMEOUT = ACTION_TIMEOUT
 
 
 def hashed(sender: str) -> str:
