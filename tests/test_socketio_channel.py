@@ -1,6 +1,7 @@
 """socket.io channel with a real python-socketio client (polling: Rasa pins aiohttp < 3.10)."""
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 
@@ -38,19 +39,26 @@ def client(bot, origin=None):
     return sio, confirmed, wait_for
 
 
-def test_replies_arrive_with_session_persistence(bot):
+@contextlib.contextmanager
+def session(bot):
+    """A connected socket with a confirmed session: yields (say, wait_for, session_id)."""
     sio, confirmed, wait_for = client(bot)
     session_id = uuid.uuid4().hex
     try:
         sio.emit("session_request", {"session_id": session_id})
         assert confirmed.wait(10)
-        sio.emit("user_uttered", {"message": "When was the Brussels office established?", "session_id": session_id})
+        yield (lambda text: sio.emit("user_uttered", {"message": text, "session_id": session_id})), wait_for, session_id
+    finally:
+        sio.disconnect()
+
+
+def test_replies_arrive_with_session_persistence(bot):
+    with session(bot) as (say, wait_for, _):
+        say("When was the Brussels office established?")
         [reply] = wait_for(1)
         assert "September 2011" in reply["text"]
         assert [q["payload"] for q in reply["quick_replies"]] == [CONTENT.entries[i].payload
                                                                   for i in CONTENT.entries["office_established"].followups]
-    finally:
-        sio.disconnect()
 
 
 def test_disallowed_origin_is_refused(bot):
@@ -75,29 +83,17 @@ def test_malformed_events_are_ignored_and_the_socket_keeps_working(bot, bad):
 
 
 def test_empty_and_too_long_messages_get_polite_replies(bot):
-    sio, confirmed, wait_for = client(bot)
-    session_id = uuid.uuid4().hex
-    try:
-        sio.emit("session_request", {"session_id": session_id})
-        assert confirmed.wait(10)
-        sio.emit("user_uttered", {"message": "   ", "session_id": session_id})
+    with session(bot) as (say, wait_for, _):
+        say("   ")
         assert wait_for(1)[0]["text"] == CONTENT.message("empty_message").strip()
-        sio.emit("user_uttered", {"message": "x" * 100_000, "session_id": session_id})
+        say("x" * 100_000)
         assert "too long" in wait_for(2)[1]["text"]
-    finally:
-        sio.disconnect()
 
 
 def test_slash_text_is_not_an_intent_command(bot):
     from tests.conftest import parsed_through_nlu, recorded_user_turns
-    sio, confirmed, wait_for = client(bot)
-    session_id = uuid.uuid4().hex
-    try:
-        sio.emit("session_request", {"session_id": session_id})
-        assert confirmed.wait(10)
-        sio.emit("user_uttered", {"message": '/ask_partners{"subject": "media"}', "session_id": session_id})
+    with session(bot) as (say, wait_for, session_id):
+        say('/ask_partners{"subject": "media"}')
         wait_for(1)
-    finally:
-        sio.disconnect()
     [turn] = recorded_user_turns(bot, session_id)
     assert parsed_through_nlu(turn)
