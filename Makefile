@@ -19,7 +19,7 @@ run: setup $(MODEL)  ## set up, train if needed, start action server + Rasa (RES
 shell: setup $(MODEL)  ## rasa shell with the action server running
 	$(PY) -m bot.tools.run --shell
 
-test: setup browser $(MODEL)  ## set up and run every test
+test: setup $(MODEL)  ## set up and run every test
 	$(PY) -m pytest tests
 
 train: setup  ## retrain the model even if it looks current
@@ -37,18 +37,22 @@ bench: setup $(MODEL)  ## speed, memory and accuracy numbers (bench/results.md)
 validate: setup
 	$(RASA) data validate --fail-on-warnings
 
-setup: $(VENV)/.installed $(SPACY_MODEL)/meta.json node_modules/.installed
+setup: browser $(VENV)/.installed $(SPACY_MODEL)/meta.json node_modules/.installed
 
 # The widget: rasa-webchat from npm, pinned by package-lock.json, served locally by make run.
 node_modules/.installed: package.json package-lock.json
 	npm ci --omit=dev --no-audit --no-fund
 	touch $@
 
-# Headless Chromium for the widget test (Debian's package; installed when missing and we are root).
+# System packages the set-up and tests need (Debian's; installed when missing and we are root):
+# npm for the widget, Chromium for its end-to-end test, ss (iproute2) for the loopback-only test.
 browser:
-	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || \
-	  { echo "the widget test needs Chromium: apt-get install chromium" >&2; exit 1; }
+	@missing=""; command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v ss >/dev/null || missing="$$missing iproute2"; \
+	if [ -n "$$missing" ]; then \
+	  { [ "$$(id -u)" = 0 ] && apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; } || \
+	  { echo "missing system packages:$$missing (apt-get install$$missing)" >&2; exit 1; }; fi
 
 $(VENV)/.installed: requirements.lock
 	@test -x $(PY) || { py=$$(bot/tools/find-python310) && "$$py" -m venv $(VENV); }
