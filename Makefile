@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: run shell test train eval bench validate setup browser lock tune-fallback clean
+.PHONY: run shell test train eval bench validate setup system-packages lock tune-fallback clean scale-up scale-down
 
 run: setup $(MODEL)  ## set up, train if needed, start action server + Rasa (REST)
 	$(PY) -m bot.tools.run
@@ -31,13 +31,21 @@ eval: setup  ## grade tests/dev_cases.yml against a running bot (URL=http://127.
 tune-fallback: setup $(MODEL)  ## grid-search FallbackClassifier thresholds on tests/nlu_holdout.yml
 	$(PY) -m bot.tools.tune_fallback
 
-bench: setup $(MODEL)  ## speed, memory and accuracy numbers (bench/results.md)
+bench: setup $(MODEL)  ## ours vs stock Rasa vs TF-IDF: speed, memory, accuracy (docs/benchmarks.md)
 	$(PY) -m bot.tools.bench
+
+N ?= 2
+M ?= 2
+scale-up: setup $(MODEL)  ## PostgreSQL + Redis + M action servers + N Rasa replicas behind nginx (:5080)
+	$(PY) -m bot.tools.scale up --replicas $(N) --actions $(M)
+
+scale-down:  ## stop what scale-up started
+	$(PY) -m bot.tools.scale down
 
 validate: setup
 	$(RASA) data validate --fail-on-warnings
 
-setup: browser $(VENV)/.installed $(SPACY_MODEL)/meta.json node_modules/.installed
+setup: system-packages $(VENV)/.installed $(SPACY_MODEL)/meta.json node_modules/.installed
 
 # The widget: rasa-webchat from npm, pinned by package-lock.json, served locally by make run.
 node_modules/.installed: package.json package-lock.json
@@ -45,13 +53,17 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # System packages the set-up and tests need (Debian's; installed when missing and we are root):
-# npm for the widget, Chromium for its end-to-end test, ss (iproute2) for the loopback-only test.
-browser:
+# npm for the widget, Chromium for its end-to-end test, ss (iproute2) for the loopback-only test,
+# PostgreSQL, Redis and nginx for the scale profile (`make scale-up`, tests/test_scale.py).
+system-packages:
 	@missing=""; command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v ss >/dev/null || missing="$$missing iproute2"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
-	  { [ "$$(id -u)" = 0 ] && apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; } || \
+	  { [ "$$(id -u)" = 0 ] && apt-get update -q && bot/tools/apt-install-quietly $$missing; } || \
 	  { echo "missing system packages:$$missing (apt-get install$$missing)" >&2; exit 1; }; fi
 
 $(VENV)/.installed: requirements.lock

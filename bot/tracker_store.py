@@ -1,21 +1,44 @@
-"""SQL tracker store that fails loudly instead of forgetting conversations.
+"""SQL tracker store that fails loudly and whose per-turn cost does not grow with the conversation.
 
-Rasa wraps every tracker store in FailSafeTrackerStore, which swallows errors: a failed read returns no
-tracker, so the user silently starts a new conversation, and a failed write goes to an in-memory store that
-a restart loses. Here a database error is logged as an error and raised as `TrackerStoreUnavailable`, a
-BaseException that FailSafeTrackerStore's `except Exception` lets through, so the channel
-(bot/channels/turns.py) answers "please try again" instead of an answer that forgot the conversation.
-Configured in endpoints.yml as `type: bot.tracker_store.StrictSQLTrackerStore`.
+1. Loud failures. Rasa wraps every tracker store in FailSafeTrackerStore, which swallows errors: a failed
+   read returns no tracker, so the user silently starts a new conversation, and a failed write goes to an
+   in-memory store that a restart loses. Here a database error is logged as an error and raised as
+   `TrackerStoreUnavailable`, a BaseException that FailSafeTrackerStore's `except Exception` lets through,
+   so the channel (bot/channels/turns.py) answers "please try again" instead of forgetting the conversation.
+
+2. A bounded window. Stock SQLTrackerStore loads and replays every event of the session on every turn, and
+   Rasa then featurizes, rule-matches and sends to the action server the whole tracker: at turn 300 a turn
+   cost ~10x turn 10 (`make bench`). This store loads the session's last `window` events (cut at an
+   `action_listen`, so the window starts at a turn boundary) plus, from before the window, the session's
+   start and the latest value of each slot and active loop. The assistant keeps its context in slots and its
+   policies look 3 turns back (config.yml), so nothing it uses is lost. Every event is still stored: `save`
+   appends only the events added since the load, and `retrieve_full_tracker` (HTTP API, exports) reads all.
+   Not for bots whose stories look further back than `window` events.
+
+3. PostgreSQL connections are pre-pinged, so after a database restart a stale pooled connection is replaced
+   instead of failing a turn. (SQLite keeps Rasa's connection per operation: a pooled connection would keep
+   writing into a database file that was deleted or replaced under it - measured faster, but it loses data.)
+
+Configured in endpoints.yml as `type: bot.tracker_store.StrictSQLTrackerStore` (works for SQLite and
+PostgreSQL).
 """
 from __future__ import annotations
 
+import json
 import logging
-from typing import Any, Optional, Text
+from typing import Any, Dict, List, Optional, Text
 
-from rasa.core.tracker_store import SQLTrackerStore
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
+import bot.rasa_patches  # noqa: F401  (cached event-class lookup used when replaying events)
+
 log = logging.getLogger(__name__)
+DEFAULT_WINDOW = 60  # events, ~12 turns of this assistant
+STORED_MARK = "_iom_events_stored"  # how many of tracker.events are already in the database
 
 
 class TrackerStoreUnavailable(BaseException):
@@ -23,25 +46,72 @@ class TrackerStoreUnavailable(BaseException):
 
 
 class StrictSQLTrackerStore(SQLTrackerStore):
-    def _fail(self, operation: str, sender_id: Text, exc: Exception) -> None:
+    def __init__(self, *args: Any, window: int = DEFAULT_WINDOW, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.window = int(window)
+        if self.engine.dialect.name == "postgresql":
+            replaced = self.engine
+            self.engine = sa.create_engine(self.engine.url, pool_pre_ping=True,
+                                           **create_engine_kwargs(self.engine.url))
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+            replaced.dispose()
+
+    def _fail(self, operation: str, exc: Exception) -> None:
         log.error("TRACKER STORE UNAVAILABLE: cannot %s the conversation of a sender (%s: %s)", operation,
                   type(exc).__name__, exc)
         raise TrackerStoreUnavailable(f"{operation} failed: {exc}") from exc
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         try:
-            return await super().retrieve(sender_id)
+            with self.session_scope() as session:
+                events = self._windowed_events(session, sender_id)
         except Exception as exc:  # noqa: BLE001
-            self._fail("read", sender_id, exc)
+            self._fail("read", exc)
+        if not events or not self.domain:
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        setattr(tracker, STORED_MARK, len(tracker.events))
+        return tracker
 
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
         try:
             return await super().retrieve_full_tracker(conversation_id)
         except Exception as exc:  # noqa: BLE001
-            self._fail("read", conversation_id, exc)
+            self._fail("read", exc)
 
     async def save(self, tracker: DialogueStateTracker) -> Any:
         try:
-            return await super().save(tracker)
+            await super().save(tracker)
         except Exception as exc:  # noqa: BLE001
-            self._fail("save", tracker.sender_id, exc)
+            self._fail("save", exc)
+        setattr(tracker, STORED_MARK, len(tracker.events))
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker):
+        stored = getattr(tracker, STORED_MARK, None)
+        if stored is None:  # a tracker we did not load (new, or replaced through the HTTP API)
+            return super()._additional_events(session, tracker)
+        return list(tracker.events)[stored:]
+
+    def _windowed_events(self, session: Any, sender_id: Text) -> List[Dict[Text, Any]]:
+        Event = self.SQLEvent
+        mine = Event.sender_id == sender_id
+        start = session.query(sa.func.max(Event.id)).filter(mine, Event.type_name == SessionStarted.type_name)
+        start_id = start.scalar() or 0
+        rows = (session.query(Event.id, Event.type_name, Event.action_name, Event.data)
+                .filter(mine, Event.id >= start_id).order_by(Event.id.desc()).limit(self.window).all())
+        rows.reverse()
+        if len(rows) < self.window or not rows or rows[0].id == start_id:
+            return [json.loads(row.data) for row in rows]  # the whole session fits
+        # Start the window at a turn boundary, then add what it cut off that still shapes the state.
+        listen = next((i for i, r in enumerate(rows)
+                       if r.type_name == ActionExecuted.type_name and r.action_name == ACTION_LISTEN_NAME), 0)
+        rows = rows[listen:]
+        before = Event.id < rows[0].id
+        latest = (session.query(sa.func.max(Event.id))
+                  .filter(mine, Event.id >= start_id, before,
+                          Event.type_name.in_([SlotSet.type_name, ActiveLoop.type_name]))
+                  .group_by(Event.type_name, Event.action_name))
+        prefix_ids = sorted({start_id, *(i for (i,) in latest.all())} - {0})
+        prefix = (session.query(Event.data).filter(Event.id.in_(prefix_ids)).order_by(Event.id).all()
+                  if prefix_ids else [])
+        return [json.loads(row.data) for row in [*prefix, *rows]]

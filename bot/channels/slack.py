@@ -6,7 +6,8 @@ Stock SlackInput/SlackBot (Rasa 3.6.21):
 - drops all buttons when there are more than 5, sends Markdown that Slack does not render (`**bold**`);
 - compares Content-Type exactly, answers 500 to payloads it does not understand, and cannot be pointed at
   another Web API base URL.
-Here: events are deduplicated by id whatever the retry reason; buttons are Block Kit actions (5 per block,
+Here: events are deduplicated by id whatever the retry reason (in Redis when REDIS_HOST is set, so a retry
+that nginx sends to another replica is not answered twice; in process otherwise); buttons are Block Kit actions (5 per block,
 never dropped); replies go in the thread the question was asked in; `SLACK_API_URL` sets the Web API base
 URL. Secrets come from the environment (`SLACK_TOKEN`, `SLACK_SIGNING_SECRET`, optional `SLACK_CHANNEL`);
 without them the webhook answers 503 and the rest of the assistant runs as usual.
@@ -38,6 +39,19 @@ log = logging.getLogger(__name__)
 BUTTONS_PER_BLOCK = 5
 MAX_BUTTON_BLOCKS = 5  # 25 buttons: more than any entry has (content allows 5)
 SEEN_EVENTS = 10_000
+SEEN_EVENT_TTL_S = 3600  # Slack retries within minutes
+
+
+def shared_event_ids():
+    """The scale profile's Redis (REDIS_HOST/PORT/PASSWORD, as for the lock store), or None."""
+    if not os.environ.get("REDIS_HOST"):
+        return None
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+    return redis.Redis(host=os.environ["REDIS_HOST"], port=int(os.environ.get("REDIS_PORT", "6379")),
+                       password=os.environ.get("REDIS_PASSWORD") or None, db=1, socket_timeout=1,
+                       socket_connect_timeout=1, retry_on_error=[redis.ConnectionError], retry=Retry(NoBackoff(), 1))
 
 
 def slack_settings() -> Dict[str, Optional[str]]:
@@ -97,6 +111,7 @@ class HardenedSlackInput(SlackInput):
         channel.enabled = slack_enabled()
         channel.api_url = settings["api_url"]
         channel.seen_events: "OrderedDict[str, float]" = OrderedDict()
+        channel.shared_seen = shared_event_ids()
         log.info("Slack: %s", "enabled" if channel.enabled else
                  "disabled (set SLACK_TOKEN and SLACK_SIGNING_SECRET to enable)")
         return channel
@@ -108,6 +123,12 @@ class HardenedSlackInput(SlackInput):
         """False if this event was handled already (Slack retries deliver it again)."""
         if not event_id:
             return True
+        if self.shared_seen is not None:
+            import redis
+            try:
+                return bool(self.shared_seen.set(f"iom:slack:event:{event_id}", 1, nx=True, ex=SEEN_EVENT_TTL_S))
+            except redis.RedisError as exc:  # keep answering; duplicates across replicas become possible
+                log.warning("Slack event dedup: Redis unavailable (%s); using this replica's memory", exc)
         if event_id in self.seen_events:
             return False
         self.seen_events[event_id] = time.time()

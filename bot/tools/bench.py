@@ -1,38 +1,102 @@
-"""`make bench`: speed, memory and accuracy of the assistant as configured (a benchmark, not a test).
+"""`make bench`: speed, memory and accuracy, side by side (a benchmark, not a test).
 
-Starts its own action server + Rasa server on free ports with a fresh tracker database, then measures:
-start-up time until REST answers, resident memory, latency p50/p95/p99 and messages/s at 1, 10 and 50
-concurrent conversations (each several realistic FAQ turns; warm-up first; median of repetitions), the
-latency of turns 1-20 against 280-300 of one long conversation, the time to refuse a 1 MB message, and
-dev-set accuracy. Writes bench/results.json and bench/results.md and prints the table.
+In one invocation, on the same machine and the same NLU/dialogue data:
+  ours   - the assistant as configured (config.yml, endpoints.yml, credentials.yml);
+  stock  - the same data trained with the config `rasa init` writes (Rasa's default pipeline and policies),
+           served the way `rasa init` would: stock REST channel, default in-memory tracker and lock stores;
+  tfidf  - a TF-IDF + logistic-regression intent classifier on the same training examples (accuracy only).
+Both Rasa candidates use the same action server and content, so only Rasa's side differs.
 
-Also scores a TF-IDF + logistic-regression intent classifier on the same training examples and the held-out
-file. Not yet here (see the issue): the side-by-side run of Rasa's stock config.
+For each Rasa candidate: training time (cached in var/bench/ while its inputs are unchanged; `--retrain`),
+start-up until REST answers, resident memory, p50/p95/p99 and messages/s at 1, 10 and 50 concurrent
+conversations (10-turn realistic conversations, warm-up first, median of `--repeats`), latency of turns
+1-20 vs 280-300 of one conversation, time to refuse (or, stock, to answer) a 1 MB message, dev-set answer
+accuracy, held-out NLU accuracy / macro F1 / out-of-scope rejection; with PostgreSQL, Redis and nginx
+installed, 50 conversations through the scale profile with 1 and 2 Rasa replicas. Writes bench/results.json
+and docs/benchmarks.md and prints the table with ours/stock ratios.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
+import re
+import shutil
 import statistics
 import subprocess
+import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import aiohttp
+import yaml
 
 from bot.tools import servers
 from bot.tools.evaluate import evaluate
 
 ROOT = servers.ROOT
 OUT = ROOT / "bench"
+WORK = ROOT / "var" / "bench"
 CONVERSATION = ["Hello", "What does the Brussels office do?", "when was it established?", "why then?",
                 "Who are the partners?", "Do you work with trade unions?", "What are the priorities?",
                 "tell me more about return", "What is IOM?", "thanks"]
+HUGE_TIMEOUT_S = 60
+DOC = ROOT / "docs" / "benchmarks.md"
+DOC_TEMPLATE = """# Benchmarks
+
+Written by `make bench` (bot/tools/bench.py) on {date}. Reproduce: `make bench` (from a fresh clone it
+trains both Rasa models first, ~11 min; later runs reuse them while their inputs are unchanged).
+
+Machine: {machine}.
+
+What runs: **ours** is the assistant as configured (config.yml, endpoints.yml, credentials.yml). **stock** is
+the same domain and training data trained with the `config.yml` that `rasa init` writes (Rasa's default
+pipeline and policies: DIET, ResponseSelector, TED, UnexpecTED, Memoization, Rules) and served the way
+`rasa init` serves it (stock REST channel, in-memory tracker and lock stores). Both use the same action
+server and content store. **TF-IDF + LR** is a scikit-learn intent classifier on the same examples
+(accuracy only; it is not a server). Load: an aiohttp client runs N concurrent conversations of 10
+realistic turns each, back to back (no think time), after a warm-up; each level is repeated and the median
+reported. Held-out: `tests/nlu_holdout.yml` (never trained on); dev set: `tests/dev_cases.yml`.
+
+{table}
+"""
 
 
+@dataclass
+class Candidate:
+    name: str
+    config: Path
+    endpoints: Path
+    credentials: Path
+
+    @property
+    def model(self) -> Path:
+        return WORK / self.name / f"{self.name}.tar.gz"
+
+    def fallback_threshold(self) -> float:
+        for component in yaml.safe_load(self.config.read_text()).get("pipeline") or []:
+            if component.get("name") == "FallbackClassifier":
+                return float(component.get("threshold", 0.3))
+        return 0.3  # Rasa's default pipeline
+
+
+def candidates() -> List[Candidate]:
+    """Ours as checked in; stock from the files `rasa init` writes, taken from the installed Rasa."""
+    import rasa.cli
+    stock = WORK / "stock"
+    stock.mkdir(parents=True, exist_ok=True)
+    shutil.copy(Path(rasa.cli.__file__).parent / "initial_project" / "config.yml", stock / "config.yml")
+    (stock / "credentials.yml").write_text("rest:\n")
+    (stock / "endpoints.yml").write_text("action_endpoint:\n  url: http://${ACTION_HOST}:${ACTION_PORT}/webhook\n")
+    return [Candidate("ours", ROOT / "config.yml", ROOT / "endpoints.yml", ROOT / "credentials.yml"),
+            Candidate("stock", stock / "config.yml", stock / "endpoints.yml", stock / "credentials.yml")]
+
+
+# ---------------------------------------------------------------------------------------------- load
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -51,20 +115,32 @@ async def conversation(session: aiohttp.ClientSession, url: str, turns: List[str
         started = time.perf_counter()
         async with session.post(url, json={"sender": sender, "message": text}) as response:
             await response.read()
-            assert response.status == 200
+            if response.status != 200:
+                raise RuntimeError(f"{url}: HTTP {response.status} for {text!r}")
         latencies.append(time.perf_counter() - started)
 
 
 async def load(url: str, users: int, rounds: int) -> Dict[str, float]:
     latencies: List[float] = []
     connector = aiohttp.TCPConnector(limit=users)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=300)) as session:
         started = time.perf_counter()
         await asyncio.gather(*(conversation(session, url, CONVERSATION * rounds, latencies) for _ in range(users)))
         elapsed = time.perf_counter() - started
     return {"users": users, "messages": len(latencies), "msgs_per_s": len(latencies) / elapsed,
             "p50_ms": percentile(latencies, 50) * 1000, "p95_ms": percentile(latencies, 95) * 1000,
             "p99_ms": percentile(latencies, 99) * 1000}
+
+
+def load_levels(url: str, repeats: int) -> Dict[str, Dict[str, float]]:
+    asyncio.run(load(url, 5, 1))  # warm-up
+    results = {}
+    for users in (1, 10, 50):
+        runs = [asyncio.run(load(url, users, 3 if users == 1 else 1)) for _ in range(repeats)]
+        results[str(users)] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        print(f"    {users:3d} users: {results[str(users)]['msgs_per_s']:.1f} msg/s, "
+              f"p95 {results[str(users)]['p95_ms']:.0f} ms", flush=True)
+    return results
 
 
 async def long_conversation(url: str, turns: int = 300) -> Dict[str, float]:
@@ -76,24 +152,27 @@ async def long_conversation(url: str, turns: int = 300) -> Dict[str, float]:
     return {"turn_1_20_ms": early * 1000, "turn_280_300_ms": late * 1000, "ratio": late / early}
 
 
-async def refuse_huge(url: str, repeats: int = 5) -> float:
-    body = {"sender": "bench-huge", "message": "x" * 1_000_000}
-    times = []
-    async with aiohttp.ClientSession() as session:
+async def huge_message(url: str, repeats: int) -> Dict[str, object]:
+    body = {"sender": f"bench-huge-{uuid.uuid4().hex[:6]}", "message": "x" * 1_000_000}
+    times, statuses = [], []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=HUGE_TIMEOUT_S)) as session:
         for _ in range(repeats):
             started = time.perf_counter()
-            async with session.post(url, json=body) as response:
-                await response.read()
+            try:
+                async with session.post(url, json=body) as response:
+                    await response.read()
+                    statuses.append(response.status)
+            except asyncio.TimeoutError:
+                statuses.append("timeout")
             times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
+    return {"ms": statistics.median(times) * 1000, "statuses": statuses}
 
 
+# ------------------------------------------------------------------------------------------ accuracy
 def nlu_examples(path: Path):
     """(text, intent) pairs of a Rasa NLU YAML file, entity annotations removed."""
-    import re
-    import yaml
     pairs = []
-    for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+    for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
         if "intent" in block:
             for line in block["examples"].splitlines():
                 if line.strip().startswith("- "):
@@ -111,11 +190,11 @@ def held_out_scores(predicted: List[str], expected: List[str]) -> Dict[str, floa
             "in_scope_right": sum(in_scope) / len(in_scope), "out_of_scope_rejected": sum(rejected) / len(rejected)}
 
 
-def tfidf_baseline(threshold: float) -> Dict[str, float]:
+def tfidf_baseline(threshold: float) -> Dict[str, object]:
     """TF-IDF (words + character n-grams) + logistic regression on the same training examples."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline, make_union
-    from sklearn.feature_extraction.text import TfidfVectorizer
     train = [p for f in sorted((ROOT / "data" / "nlu").glob("*.yml")) for p in nlu_examples(f)]
     test = nlu_examples(ROOT / "tests" / "nlu_holdout.yml")
     started = time.perf_counter()
@@ -124,83 +203,223 @@ def tfidf_baseline(threshold: float) -> Dict[str, float]:
                           LogisticRegression(C=10, max_iter=2000))
     model.fit([t for t, _ in train], [i for _, i in train])
     train_s = time.perf_counter() - started
+    started = time.perf_counter()
     probabilities = model.predict_proba([t for t, _ in test])
-    predicted = [model.classes_[row.argmax()] if row.max() >= threshold else "nlu_fallback" for row in probabilities]
+    predict_ms = (time.perf_counter() - started) * 1000 / len(test)
     raw = [model.classes_[row.argmax()] for row in probabilities]
-    return {"train_s": train_s, "raw": held_out_scores(raw, [i for _, i in test]),
-            "served": held_out_scores(predicted, [i for _, i in test])}
+    served = [model.classes_[row.argmax()] if row.max() >= threshold else "nlu_fallback" for row in probabilities]
+    expected = [i for _, i in test]
+    return {"train_s": train_s, "predict_ms_per_message": predict_ms, "threshold": threshold,
+            "raw": held_out_scores(raw, expected), "served": held_out_scores(served, expected)}
 
 
-def ours_held_out(env) -> Dict[str, object]:
-    from bot.dialogue import fallback_thresholds
-    out = ROOT / "var" / "bench-nlu"
-    subprocess.run([str(servers.VENV_BIN / "rasa"), "test", "nlu", "--model", env["MODEL"], "--nlu",
+def rasa_held_out(candidate: Candidate, env: Dict[str, str]) -> Dict[str, object]:
+    out = WORK / candidate.name / "nlu-test"
+    subprocess.run([str(servers.VENV_BIN / "rasa"), "test", "nlu", "--model", str(candidate.model), "--nlu",
                     "tests/nlu_holdout.yml", "--out", str(out), "--successes"], cwd=ROOT, env=env,
                    capture_output=True, check=True)
     predictions = [*json.loads((out / "intent_successes.json").read_text()),
                    *json.loads((out / "intent_errors.json").read_text())]
-    threshold = fallback_thresholds().threshold
+    threshold = candidate.fallback_threshold()
     expected = [p["intent"] for p in predictions]
     raw = [p["intent_prediction"]["name"] for p in predictions]
     served = [p["intent_prediction"]["name"] if p["intent_prediction"]["confidence"] >= threshold
               else "nlu_fallback" for p in predictions]
-    return {"raw": held_out_scores(raw, expected), "served": held_out_scores(served, expected)}
+    return {"threshold": threshold, "raw": held_out_scores(raw, expected), "served": held_out_scores(served, expected)}
+
+
+# ----------------------------------------------------------------------------------- train and serve
+def training_inputs_key(candidate: Candidate) -> str:
+    import rasa
+    digest = hashlib.sha256(rasa.__version__.encode())
+    for path in [candidate.config, ROOT / "domain.yml", *sorted((ROOT / "data").rglob("*.yml")),
+                 *sorted((ROOT / "var" / "spacy").rglob("*.json"))]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def train(candidate: Candidate, env: Dict[str, str], retrain: bool) -> Dict[str, object]:
+    record = candidate.model.with_suffix(".json")
+    key = training_inputs_key(candidate)
+    if not retrain and candidate.model.exists() and record.exists():
+        cached = json.loads(record.read_text())
+        if cached.get("key") == key:
+            print(f"  {candidate.name}: model unchanged since it was trained in {cached['train_s']:.0f} s (cached)")
+            return {"train_s": cached["train_s"], "cached": True}
+    print(f"  {candidate.name}: training with {candidate.config.relative_to(ROOT)} ...", flush=True)
+    started = time.perf_counter()
+    subprocess.run([str(servers.VENV_BIN / "rasa"), "train", "--config", str(candidate.config), "--domain",
+                    "domain.yml", "--data", "data", "--out", str(candidate.model.parent), "--fixed-model-name",
+                    candidate.name, "--force"], cwd=ROOT, env=env, check=True)
+    train_s = time.perf_counter() - started
+    record.write_text(json.dumps({"key": key, "train_s": train_s}))
+    return {"train_s": train_s, "cached": False}
+
+
+def serve_and_measure(candidate: Candidate, env: Dict[str, str], repeats: int) -> Dict[str, object]:
+    env = {**env, "RASA_PORT": str(servers.free_port()),
+           "TRACKER_DB": str(WORK / candidate.name / f"tracker-{uuid.uuid4().hex[:6]}.db")}
+    command = [str(servers.VENV_BIN / "rasa"), "run", "--model", str(candidate.model), "--endpoints",
+               str(candidate.endpoints), "--credentials", str(candidate.credentials), "--port", env["RASA_PORT"],
+               "--interface", "127.0.0.1"]
+    url = f"http://127.0.0.1:{env['RASA_PORT']}/webhooks/rest/webhook"
+    results: Dict[str, object] = {}
+    with open(WORK / f"{candidate.name}-server.log", "wb") as log:
+        started = time.perf_counter()
+        rasa = servers.start(command, env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            servers.wait_http(servers.rasa_health_url(env), 300, rasa)
+            results["startup_s"] = time.perf_counter() - started
+            print(f"  {candidate.name}: up in {results['startup_s']:.1f} s; load ...", flush=True)
+            results["load"] = load_levels(url, repeats)
+            results["long_conversation"] = asyncio.run(long_conversation(url))
+            results["huge_message"] = asyncio.run(huge_message(url, 3 if candidate.name == "ours" else 1))
+            results["rss_mb"] = rss_mb(rasa.pid)
+            report = evaluate(f"http://127.0.0.1:{env['RASA_PORT']}")
+            results["dev"] = {c: report.score(c) for c in ("answer", "out_of_scope", "chitchat", "context")}
+        finally:
+            servers.stop(rasa)
+    return results
+
+
+# ------------------------------------------------------------------------------------------- scale
+def scale_section(repeats: int) -> Dict[str, object]:
+    """50 concurrent conversations through nginx (PostgreSQL + Redis, 2 action servers): 1 replica, 2 replicas,
+    and 1 replica running 2 Sanic workers (possible because the lock store is shared)."""
+    from bot.tools.scale import Topology, scale_settings
+    results: Dict[str, object] = {}
+    for label, replicas, workers in (("1 replica", 1, 1), ("2 replicas", 2, 1), ("1 replica x 2 workers", 1, 2)):
+        base = WORK / f"scale-{replicas}-{workers}"
+        shutil.rmtree(base, ignore_errors=True)
+        ports = {k: str(servers.free_port()) for k in ("LB_PORT", "ACTIONS_LB_PORT", "PG_PORT", "REDIS_PORT")}
+        ports.update(RASA_REPLICA_BASE_PORT=str(15100 + 10 * replicas), SANIC_WORKERS=str(workers),
+                     ACTION_REPLICA_BASE_PORT=str(15150 + 10 * replicas))
+        topology = Topology(scale_settings(base, ports), replicas, 2, base)
+        print(f"[scale] {label} behind nginx ...", flush=True)
+        try:
+            topology.up()
+            url = f"{topology.url}/webhooks/rest/webhook"
+            asyncio.run(load(url, 10, 1))  # warm-up
+            runs = [asyncio.run(load(url, 50, 1)) for _ in range(repeats)]
+            results[label] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+            print(f"    {results[label]['msgs_per_s']:.1f} msg/s, p95 {results[label]['p95_ms']:.0f} ms", flush=True)
+        finally:
+            topology.down()
+            shutil.rmtree(base, ignore_errors=True)
+    return results
+
+
+def scale_available() -> bool:
+    from bot.tools.scale import pg_bin_dir
+    try:
+        pg_bin_dir()
+    except SystemExit:
+        return False
+    return bool(shutil.which("redis-server") and (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()))
+
+
+# ----------------------------------------------------------------------------------------- reporting
+def fmt_ratio(ours: float, stock: float) -> str:
+    return f"x{ours / stock:.2f}" if stock else "-"
+
+
+def table(results: Dict[str, Dict[str, object]]) -> List[str]:
+    ours, stock, tfidf = results["ours"], results["stock"], results["tfidf"]
+    rows = ["| measure | ours | stock `rasa init` config | ours/stock | TF-IDF + LR |", "|---|---|---|---|---|"]
+
+    def row(label, getter, unit="", digits=0, ratio=True, baseline="-"):
+        a, b = getter(ours), getter(stock)
+        rows.append(f"| {label} | {a:.{digits}f}{unit} | {b:.{digits}f}{unit} | "
+                    f"{fmt_ratio(a, b) if ratio else '-'} | {baseline} |")
+
+    row("training", lambda r: r["train_s"], " s", baseline=f"{tfidf['train_s']:.1f} s")
+    row("start-up until REST answers", lambda r: r["startup_s"], " s", 1)
+    row("resident memory (Rasa process)", lambda r: r["rss_mb"], " MB")
+    for users in ("1", "10", "50"):
+        row(f"{users} concurrent: messages/s", lambda r: r["load"][users]["msgs_per_s"], "", 1)
+        for p in ("p50", "p95", "p99"):
+            row(f"{users} concurrent: {p}", lambda r: r["load"][users][f"{p}_ms"], " ms",
+                baseline=f"{tfidf['predict_ms_per_message']:.2f} ms (in-process)" if p == "p50" and users == "1" else "-")
+    row("turn 1-20 of one conversation", lambda r: r["long_conversation"]["turn_1_20_ms"], " ms")
+    row("turn 280-300 of one conversation", lambda r: r["long_conversation"]["turn_280_300_ms"], " ms")
+    row("turn 280-300 / turn 1-20", lambda r: r["long_conversation"]["ratio"], "", 2, ratio=False)
+    rows.append(f"| 1 MB message | refused before NLU (HTTP {ours['huge_message']['statuses'][0]}) in "
+                f"{ours['huge_message']['ms']:.0f} ms | processed by NLU (HTTP {stock['huge_message']['statuses'][0]}) in "
+                f"{stock['huge_message']['ms']:.0f} ms | - | - |")
+    for category in ("answer", "out_of_scope", "chitchat", "context"):
+        rows.append(f"| dev set: {category} | {ours['dev'][category]:.0%} | {stock['dev'][category]:.0%} | - | - |")
+    for label, key, sub in (("held-out intent accuracy (raw)", "raw", "accuracy"),
+                            ("held-out macro F1 (raw)", "raw", "macro_f1"),
+                            ("held-out in-scope answered right (with fallback)", "served", "in_scope_right"),
+                            ("held-out out-of-scope rejected (with fallback)", "served", "out_of_scope_rejected")):
+        values = [r.get("held_out", r)[key][sub] for r in (ours, stock, tfidf)]
+        rows.append(f"| {label} | {values[0]:.3f} | {values[1]:.3f} | - | {values[2]:.3f} |")
+    thresholds = [r.get("held_out", r)["threshold"] for r in (ours, stock, tfidf)]
+    rows.append(f"| fallback threshold used | {thresholds[0]} | {thresholds[1]} | - | {thresholds[2]} |")
+    if results.get("scale"):
+        rows += ["", "Scale profile (nginx -> Rasa replicas, PostgreSQL tracker store, Redis ticket lock, "
+                 "2 action servers), 50 concurrent conversations:", "",
+                 "| Rasa processes | messages/s | p50 | p95 | p99 |", "|---|---|---|---|---|"]
+        for replicas, r in results["scale"].items():
+            rows.append(f"| {replicas} | {r['msgs_per_s']:.1f} | {r['p50_ms']:.0f} ms | {r['p95_ms']:.0f} ms | "
+                        f"{r['p99_ms']:.0f} ms |")
+    return rows
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3, help="load runs per level; the median is reported")
+    parser.add_argument("--retrain", action="store_true", help="retrain even when a model's inputs are unchanged")
+    parser.add_argument("--only", choices=["ours", "stock", "scale"], help="measure one part only (no table)")
+    parser.add_argument("--report", action="store_true", help="only rewrite docs/benchmarks.md from bench/results.json")
     args = parser.parse_args()
-    env = servers.settings({"RASA_PORT": str(servers.free_port()), "ACTION_PORT": str(servers.free_port()),
-                            "TRACKER_DB": str(ROOT / "var" / f"bench-{uuid.uuid4().hex[:6]}.db")})
-    log = open(ROOT / "var" / "bench-servers.log", "wb")
-    actions = servers.start(servers.action_server_command(env), env, stdout=log, stderr=subprocess.STDOUT)
-    servers.wait_http(servers.action_health_url(env), 120, actions)
-    started = time.perf_counter()
-    rasa = servers.start(servers.rasa_command(env), env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{env['RASA_PORT']}/webhooks/rest/webhook"
-    results: Dict[str, object] = {}
-    try:
-        servers.wait_http(servers.rasa_health_url(env), 300, rasa)
-        results["startup_s"] = time.perf_counter() - started
-        asyncio.run(load(url, 5, 1))  # warm-up
-        for users in (1, 10, 50):
-            runs = [asyncio.run(load(url, users, 1 if users > 1 else 3)) for _ in range(args.repeats)]
-            results[f"load_{users}"] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-            print(f"{users:3d} users: {results[f'load_{users}']}", flush=True)
-        results["long_conversation"] = asyncio.run(long_conversation(url))
-        results["refuse_1mb_ms"] = asyncio.run(refuse_huge(url))
-        results["rss_mb"] = rss_mb(rasa.pid)
-        report = evaluate(f"http://127.0.0.1:{env['RASA_PORT']}")
-        results["dev_accuracy"] = {c: report.score(c) for c in ("answer", "out_of_scope", "chitchat", "context")}
-    finally:
-        servers.stop(rasa)
-        servers.stop(actions)
-    from bot.dialogue import fallback_thresholds
-    results["held_out_ours"] = ours_held_out(env)
-    results["held_out_tfidf"] = tfidf_baseline(fallback_thresholds().threshold)
+    if args.report:
+        return report(json.loads((OUT / "results.json").read_text()))
+    WORK.mkdir(parents=True, exist_ok=True)
+    env = servers.settings({"ACTION_PORT": str(servers.free_port())})
+    results: Dict[str, Dict[str, object]] = {}
+    with open(WORK / "actions-server.log", "wb") as log:
+        actions = servers.start(servers.action_server_command(env), env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            servers.wait_http(servers.action_health_url(env), 120, actions)
+            for candidate in candidates() if args.only != "scale" else []:
+                if args.only and candidate.name != args.only:
+                    continue
+                print(f"[{candidate.name}]", flush=True)
+                results[candidate.name] = train(candidate, env, args.retrain)
+                results[candidate.name].update(serve_and_measure(candidate, env, args.repeats))
+                results[candidate.name]["held_out"] = rasa_held_out(candidate, env)
+        finally:
+            servers.stop(actions)
+    if args.only in (None, "scale"):
+        results["scale"] = scale_section(args.repeats) if scale_available() else {}
+    if args.only:
+        print(json.dumps(results, indent=2))
+        return 0
+    results["tfidf"] = tfidf_baseline(results["ours"]["held_out"]["threshold"])
+    return report(results)
+
+
+def report(results: Dict[str, object]) -> int:
+    results.setdefault("machine", machine())
     OUT.mkdir(exist_ok=True)
     (OUT / "results.json").write_text(json.dumps(results, indent=2))
-    rows = ["| measure | ours |", "|---|---|", f"| start-up until REST answers | {results['startup_s']:.1f} s |",
-            f"| resident memory (Rasa process) | {results['rss_mb']:.0f} MB |"]
-    for users in (1, 10, 50):
-        r = results[f"load_{users}"]
-        rows.append(f"| {users} concurrent: msgs/s, p50/p95/p99 | {r['msgs_per_s']:.1f}; {r['p50_ms']:.0f}/"
-                    f"{r['p95_ms']:.0f}/{r['p99_ms']:.0f} ms |")
-    lc = results["long_conversation"]
-    rows.append(f"| turn 1-20 vs 280-300 | {lc['turn_1_20_ms']:.0f} ms vs {lc['turn_280_300_ms']:.0f} ms "
-                f"(x{lc['ratio']:.2f}) |")
-    rows.append(f"| refuse a 1 MB message | {results['refuse_1mb_ms']:.0f} ms |")
-    rows.append("| dev set: answer / out-of-scope / chitchat / context | "
-                + " / ".join(f"{v:.0%}" for v in results["dev_accuracy"].values()) + " |")
-    for name in ("ours", "tfidf"):
-        h = results[f"held_out_{name}"]
-        rows.append(f"| held-out NLU, {name}: raw accuracy / macro F1; served in-scope right / out-of-scope rejected | "
-                    f"{h['raw']['accuracy']:.3f} / {h['raw']['macro_f1']:.3f}; {h['served']['in_scope_right']:.1%} / "
-                    f"{h['served']['out_of_scope_rejected']:.1%} |")
-    (OUT / "results.md").write_text("\n".join(rows) + "\n")
+    rows = table(results)
+    DOC.parent.mkdir(exist_ok=True)
+    DOC.write_text(DOC_TEMPLATE.format(machine=results["machine"], date=time.strftime("%Y-%m-%d"),
+                                       table="\n".join(rows)))
     print("\n".join(rows))
+    print(f"\nwritten: {DOC.relative_to(ROOT)}, {(OUT / 'results.json').relative_to(ROOT)}")
     return 0
+
+
+def machine() -> str:
+    import os
+    import platform
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
+    return f"{os.cpu_count()} cores ({cpu}), {memory} GB RAM, Python {sys.version.split()[0]}, {platform.platform()}"
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ def settings(overrides: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     env.setdefault("ACTION_HOST", "127.0.0.1" if env["BIND"] in ("127.0.0.1", "0.0.0.0", "::") else env["BIND"])
     env.setdefault("TRACKER_DB", str(ROOT / "var" / "tracker.db"))
     env.setdefault("MODEL", str(ROOT / "models" / "iom.tar.gz"))
+    env.setdefault("ENDPOINTS", "endpoints.yml")  # endpoints.scale.yml for the scale profile (bot/tools/scale.py)
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("PYTHONWARNINGS", "ignore")
@@ -39,7 +40,7 @@ def action_server_command(env: Dict[str, str]) -> List[str]:
 
 
 def rasa_command(env: Dict[str, str], shell: bool = False) -> List[str]:
-    common = ["--model", env["MODEL"], "--endpoints", "endpoints.yml", "--port", env["RASA_PORT"]]
+    common = ["--model", env["MODEL"], "--endpoints", env["ENDPOINTS"], "--port", env["RASA_PORT"]]
     if shell:
         return [str(VENV_BIN / "rasa"), "shell", *common]
     return [str(VENV_BIN / "rasa"), "run", *common, "--interface", env["BIND"], "--credentials", "credentials.yml",

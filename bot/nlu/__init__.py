@@ -1,0 +1,2 @@
+"""Our Rasa NLU components."""
+from bot.nlu.tfidf_intent_classifier import TfidfIntentClassifier  # noqa: F401

@@ -1,0 +1,378 @@
+"""The scale profile on one machine: PostgreSQL + Redis + M action servers + N Rasa replicas behind nginx.
+
+`make scale-up N=2 M=2` starts it in the background and returns once nginx answers; `make scale-down`
+stops it. Everything binds to 127.0.0.1; data, logs, configs and pids live in var/scale/ (ignored by git).
+
+    clients -> nginx 127.0.0.1:LB_PORT (5080)  REST round-robin, /socket.io/ sticky (ip_hash)
+                 -> Rasa replicas 127.0.0.1:RASA_REPLICA_BASE_PORT+i (5101, 5102, ...)
+                      tracker store: PostgreSQL 127.0.0.1:PG_PORT (55432)    (bot.tracker_store)
+                      lock store:    Redis      127.0.0.1:REDIS_PORT (56379) (bot.lock_store)
+                      actions ->  nginx 127.0.0.1:ACTIONS_LB_PORT (5081) round-robin
+                                    -> action servers 127.0.0.1:ACTION_REPLICA_BASE_PORT+i (5151, ...)
+
+Rasa replicas read endpoints.scale.yml; its ${VARS} come from here. PostgreSQL connections: each Rasa process
+keeps SQL_POOL_SIZE (+ SQL_MAX_OVERFLOW under bursts) connections; Rasa's default 50 + 100 per process would
+exhaust PostgreSQL's 100 with one replica, so we set 4 + 4 and check replicas x workers x 8 fits
+PG_MAX_CONNECTIONS minus a reserve. The SQL tracker store runs synchronously in the event loop, so a process
+never uses more than a couple of connections at once.
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from bot.tools import servers
+
+ROOT = servers.ROOT
+DEFAULT_DIR = ROOT / "var" / "scale"
+PG_RESERVED_CONNECTIONS = 10  # superuser + psql + migrations headroom
+
+
+def scale_settings(base_dir: Path = DEFAULT_DIR, overrides: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    env = servers.settings(overrides)
+    for key, value in {"LB_PORT": "5080", "ACTIONS_LB_PORT": "5081", "RASA_REPLICA_BASE_PORT": "5101",
+                       "ACTION_REPLICA_BASE_PORT": "5151", "PG_PORT": "55432", "REDIS_PORT": "56379",
+                       "PG_DB": "iom", "PG_USER": "iom", "PG_MAX_CONNECTIONS": "100",
+                       "SQL_POOL_SIZE": "4", "SQL_MAX_OVERFLOW": "4", "SANIC_WORKERS": "1"}.items():
+        env.setdefault(key, value)
+    env["ENDPOINTS"] = "endpoints.scale.yml"
+    env["ACTION_HOST"], env["ACTION_PORT"] = "127.0.0.1", env["ACTIONS_LB_PORT"]
+    env["PG_HOST"] = env["REDIS_HOST"] = "127.0.0.1"
+    secret_file = base_dir / "secrets.json"  # generated once per data directory, never committed
+    stored = json.loads(secret_file.read_text()) if secret_file.exists() else {}
+    for key in ("PG_PASSWORD", "REDIS_PASSWORD"):
+        env.setdefault(key, stored.get(key) or secrets.token_urlsafe(18))
+        stored[key] = env[key]
+    base_dir.mkdir(parents=True, exist_ok=True)
+    secret_file.write_text(json.dumps(stored))
+    secret_file.chmod(0o600)
+    return env
+
+
+class Topology:
+    """Starts, stops and inspects one scale topology; shared by `make scale-up/down`, the tests and bench."""
+
+    def __init__(self, env: Dict[str, str], replicas: int, actions: int, base_dir: Path = DEFAULT_DIR):
+        self.env, self.replicas, self.actions, self.dir = env, replicas, actions, base_dir
+        self.logs = base_dir / "logs"
+        self.pg_data = base_dir / "postgres"
+        self.processes: Dict[str, subprocess.Popen] = {}
+
+    # ------------------------------------------------------------------ ports and urls
+    def rasa_port(self, i: int) -> int:
+        return int(self.env["RASA_REPLICA_BASE_PORT"]) + i
+
+    def action_port(self, i: int) -> int:
+        return int(self.env["ACTION_REPLICA_BASE_PORT"]) + i
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.env['LB_PORT']}"
+
+    def replica_url(self, i: int) -> str:
+        return f"http://127.0.0.1:{self.rasa_port(i)}"
+
+    # ------------------------------------------------------------------ processes
+    def _start(self, name: str, command: List[str], env: Optional[Dict[str, str]] = None,
+               as_user: Optional[str] = None) -> subprocess.Popen:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        if as_user:
+            command = ["runuser", "-u", as_user, "--", *command]
+        log = open(self.logs / f"{name}.log", "ab")
+        process = subprocess.Popen(command, cwd=ROOT, env={**(env or self.env), "SANIC_HOST": "127.0.0.1"},
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes[name] = process
+        self._write_pids()
+        return process
+
+    def _write_pids(self) -> None:
+        (self.dir / "pids.json").write_text(json.dumps({n: p.pid for n, p in self.processes.items()}))
+
+    def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        self._write_pids()
+
+    def kill_replica(self, i: int) -> None:
+        """SIGKILL, as a crashed machine would do it."""
+        self.stop(f"rasa-{i}", signal.SIGKILL)
+
+    # ------------------------------------------------------------------ PostgreSQL
+    def _pg_user(self) -> Optional[str]:
+        return "postgres" if os.geteuid() == 0 else None  # postgres refuses to run as root
+
+    def start_postgres(self) -> None:
+        bin_dir = pg_bin_dir()
+        user = self._pg_user()
+        if not (self.pg_data / "PG_VERSION").exists():
+            self.pg_data.mkdir(parents=True, exist_ok=True)
+            pwfile = self.dir / "pg-password"
+            pwfile.write_text(self.env["PG_PASSWORD"] + "\n")
+            if user:
+                shutil.chown(self.pg_data, user)
+                shutil.chown(pwfile, user)
+            self.pg_data.chmod(0o700)
+            subprocess.run([*(["runuser", "-u", user, "--"] if user else []), str(bin_dir / "initdb"), "-D",
+                            str(self.pg_data), "-U", self.env["PG_USER"], "--pwfile", str(pwfile), "-A",
+                            "scram-sha-256", "-E", "UTF8", "--no-instructions"], check=True, capture_output=True)
+            pwfile.unlink()
+        self._start("postgres", [str(bin_dir / "postgres"), "-D", str(self.pg_data), "-p", self.env["PG_PORT"],
+                                 "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.pg_data}",
+                                 "-c", f"max_connections={self.env['PG_MAX_CONNECTIONS']}", "-c", "fsync=on"],
+                    as_user=user)
+        self.wait_postgres()
+        import psycopg2
+        connection = psycopg2.connect(**self.pg_connect("postgres"))
+        try:
+            connection.autocommit = True  # CREATE DATABASE cannot run in a transaction
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.env["PG_DB"],))
+                if cursor.fetchone() is None:
+                    cursor.execute(f'CREATE DATABASE "{self.env["PG_DB"]}"')
+        finally:
+            connection.close()
+
+    def pg_connect(self, db: Optional[str] = None) -> Dict[str, object]:
+        return dict(host="127.0.0.1", port=int(self.env["PG_PORT"]), user=self.env["PG_USER"],
+                    password=self.env["PG_PASSWORD"], dbname=db or self.env["PG_DB"], connect_timeout=3)
+
+    def wait_postgres(self, timeout: float = 60) -> None:
+        import psycopg2
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                psycopg2.connect(**self.pg_connect("postgres")).close()
+                return
+            except psycopg2.OperationalError as exc:
+                if time.monotonic() > deadline or self.processes["postgres"].poll() is not None:
+                    raise RuntimeError(f"PostgreSQL did not start: {exc}; see {self.logs / 'postgres.log'}")
+                time.sleep(0.3)
+
+    # ------------------------------------------------------------------ Redis
+    def start_redis(self) -> None:
+        data = self.dir / "redis"
+        data.mkdir(parents=True, exist_ok=True)
+        self._start("redis", [shutil.which("redis-server") or "/usr/bin/redis-server", "--bind", "127.0.0.1",
+                              "--port", self.env["REDIS_PORT"], "--dir", str(data), "--save", "",
+                              "--appendonly", "no", "--requirepass", self.env["REDIS_PASSWORD"]])
+        import redis
+        client = redis.Redis(host="127.0.0.1", port=int(self.env["REDIS_PORT"]), password=self.env["REDIS_PASSWORD"])
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.RedisError:
+                if time.monotonic() > deadline or self.processes["redis"].poll() is not None:
+                    raise RuntimeError(f"Redis did not start; see {self.logs / 'redis.log'}")
+                time.sleep(0.2)
+
+    # ------------------------------------------------------------------ action servers, Rasa, nginx
+    def start_action_server(self, i: int) -> None:
+        env = {**self.env, "ACTION_PORT": str(self.action_port(i))}
+        process = self._start(f"actions-{i}", servers.action_server_command(env), env)
+        servers.wait_http(f"http://127.0.0.1:{self.action_port(i)}/health", 120, process)
+
+    def start_replica(self, i: int, wait: bool = True) -> subprocess.Popen:
+        env = {**self.env, "RASA_PORT": str(self.rasa_port(i))}
+        process = self._start(f"rasa-{i}", servers.rasa_command(env), env)
+        if wait:
+            servers.wait_http(servers.rasa_health_url(env), 300, process)
+        return process
+
+    def nginx_config(self) -> str:
+        rasa = "\n".join(f"    server 127.0.0.1:{self.rasa_port(i)} max_fails=1 fail_timeout=5s;"
+                         for i in range(self.replicas))
+        actions = "\n".join(f"    server 127.0.0.1:{self.action_port(i)} max_fails=1 fail_timeout=5s;"
+                            for i in range(self.actions))
+        temp = self.dir / "nginx-tmp"
+        user = f"user {getpass.getuser()};" if os.geteuid() == 0 else ""
+        return NGINX_CONF.format(user=user, dir=self.dir, logs=self.logs, temp=temp, rasa=rasa, actions=actions,
+                                 lb_port=self.env["LB_PORT"], actions_lb_port=self.env["ACTIONS_LB_PORT"])
+
+    def start_nginx(self) -> None:
+        (self.dir / "nginx-tmp").mkdir(parents=True, exist_ok=True)
+        conf = self.dir / "nginx.conf"
+        conf.write_text(self.nginx_config())
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        check = subprocess.run([nginx, "-t", "-c", str(conf), "-p", str(self.dir)], capture_output=True, text=True)
+        if check.returncode != 0:
+            raise RuntimeError(f"nginx rejected {conf}: {check.stderr}")
+        process = self._start("nginx", [nginx, "-c", str(conf), "-p", str(self.dir)])
+        servers.wait_http(f"{self.url}/webhooks/rest/", 30, process)
+
+    def check_pool_budget(self) -> None:
+        per_process = int(self.env["SQL_POOL_SIZE"]) + int(self.env["SQL_MAX_OVERFLOW"])
+        needed = self.replicas * int(self.env["SANIC_WORKERS"]) * per_process
+        budget = int(self.env["PG_MAX_CONNECTIONS"]) - PG_RESERVED_CONNECTIONS
+        if needed > budget:
+            raise SystemExit(f"{self.replicas} replicas x {self.env['SANIC_WORKERS']} workers x {per_process} SQL "
+                             f"connections = {needed} > {budget} (PG_MAX_CONNECTIONS - {PG_RESERVED_CONNECTIONS}); "
+                             f"lower SQL_POOL_SIZE/SQL_MAX_OVERFLOW or raise PG_MAX_CONNECTIONS")
+
+    def up(self) -> None:
+        self.check_pool_budget()
+        self.start_postgres()
+        self.start_redis()
+        for i in range(self.actions):
+            self.start_action_server(i)
+        started = [self.start_replica(i, wait=False) for i in range(self.replicas)]
+        for i, process in enumerate(started):  # replicas load their models in parallel
+            servers.wait_http(servers.rasa_health_url({"RASA_PORT": str(self.rasa_port(i))}), 300, process)
+        self.start_nginx()
+
+    def down(self) -> None:
+        for name in [n for n in self.processes if n.startswith("nginx")] + \
+                    [n for n in self.processes if n.startswith("rasa")] + \
+                    [n for n in self.processes if n.startswith("actions")] + ["redis", "postgres"]:
+            self.stop(name)
+
+
+NGINX_CONF = """# Generated by bot/tools/scale.py for this topology; edit the template there.
+{user}
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {logs}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {temp}/body;
+  proxy_temp_path {temp}/proxy;
+  fastcgi_temp_path {temp}/fastcgi;
+  uwsgi_temp_path {temp}/uwsgi;
+  scgi_temp_path {temp}/scgi;
+  # Our channels refuse messages over 2000 characters; nginx refuses absurd bodies before they reach Rasa.
+  client_max_body_size 64k;
+  map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+
+  # REST and Slack: round-robin, no stickiness (conversation state is in PostgreSQL, order in Redis).
+  # A request is passed to the next replica only if it could not be sent (connection refused or connect
+  # timeout): a POST that reached a replica is never replayed, so a turn is never processed twice.
+  upstream rasa {{
+{rasa}
+    keepalive 64;
+  }}
+  # socket.io: the polling transport makes several requests per session; they must reach the same replica.
+  upstream rasa_socketio {{
+    ip_hash;
+{rasa}
+  }}
+  upstream actions {{
+{actions}
+    keepalive 64;
+  }}
+
+  server {{
+    listen 127.0.0.1:{lb_port};
+    proxy_http_version 1.1;
+    proxy_set_header Host $host;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_connect_timeout 1s;
+    proxy_read_timeout 30s;
+    location /socket.io/ {{
+      proxy_pass http://rasa_socketio;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_read_timeout 120s;
+    }}
+    location / {{
+      proxy_pass http://rasa;
+      proxy_set_header Connection "";
+      proxy_next_upstream error timeout;
+    }}
+  }}
+  server {{
+    listen 127.0.0.1:{actions_lb_port};
+    location / {{
+      proxy_pass http://actions;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_connect_timeout 1s;
+      proxy_read_timeout 30s;
+      proxy_next_upstream error timeout;
+    }}
+  }}
+}}
+"""
+
+
+def pg_bin_dir() -> Path:
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), reverse=True)
+    if candidates:
+        return candidates[0].parent
+    found = shutil.which("postgres")
+    if found:
+        return Path(found).resolve().parent
+    raise SystemExit("PostgreSQL not found: `make scale-up` installs it (apt-get install postgresql) when root")
+
+
+def stop_recorded(base_dir: Path = DEFAULT_DIR) -> int:
+    """`make scale-down`: stop the processes a previous `make scale-up` recorded."""
+    pid_file = base_dir / "pids.json"
+    if not pid_file.exists():
+        print("no scale topology is running (no var/scale/pids.json)")
+        return 0
+    pids = json.loads(pid_file.read_text())
+    order = sorted(pids, key=lambda n: ["nginx", "rasa", "actions", "redis", "postgres"].index(n.split("-")[0]))
+    for name in order:
+        try:
+            os.killpg(pids[name], signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pids[name], 0)
+                time.sleep(0.2)
+            except ProcessLookupError:
+                break
+        else:
+            os.killpg(pids[name], signal.SIGKILL)
+        print(f"stopped {name}")
+    pid_file.unlink()
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["up", "down"])
+    parser.add_argument("--replicas", type=int, default=2)
+    parser.add_argument("--actions", type=int, default=2)
+    args = parser.parse_args()
+    if args.command == "down":
+        return stop_recorded()
+    if (DEFAULT_DIR / "pids.json").exists():
+        stop_recorded()
+    env = scale_settings()
+    topology = Topology(env, args.replicas, args.actions)
+    try:
+        topology.up()
+    except BaseException:
+        topology.down()
+        raise
+    print(f"\nScale topology up: {args.replicas} Rasa replicas, {args.actions} action servers.\n"
+          f"  REST:      {topology.url}/webhooks/rest/webhook\n  socket.io: {topology.url}/socket.io/\n"
+          f"  logs:      {topology.logs}/\n  stop:      make scale-down\n", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,320 @@
+"""The scale profile for real: PostgreSQL, Redis, 2 Rasa replicas, 2 action servers and nginx on loopback.
+
+One topology (bot/tools/scale.py, the same code as `make scale-up`) is started for this module on free ports,
+with its data in a temporary directory. Figures are printed (`pytest -s` shows them) and asserted.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import shutil
+import signal
+import socket
+import time
+import uuid
+from types import SimpleNamespace
+from typing import Dict, List
+
+import aiohttp
+import psycopg2
+import pytest
+import redis
+import requests
+
+from bot.tools import servers
+from bot.tools.scale import Topology, scale_settings
+from tests.conftest import LOG_DIR, MODEL, ROOT, SLACK_SIGNING_SECRET, SLACK_TOKEN, texts
+from tests.test_slack_channel import posts_to, send_event
+from tests.test_socketio_channel import session as socketio_session
+
+pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make test`")
+REPLICAS = 2
+
+
+@pytest.fixture(scope="module")
+def scale(slack_api) -> Topology:
+    # Under var/ (not pytest's 0700 tmp dirs): PostgreSQL runs as `postgres` and must reach its data directory.
+    base = ROOT / "var" / f"test-scale-{uuid.uuid4().hex[:6]}"
+    ports = {k: str(servers.free_port()) for k in ("LB_PORT", "ACTIONS_LB_PORT", "PG_PORT", "REDIS_PORT")}
+    ports["RASA_REPLICA_BASE_PORT"] = str(consecutive_free_ports(REPLICAS))
+    ports["ACTION_REPLICA_BASE_PORT"] = str(consecutive_free_ports(2))
+    slack = {"SLACK_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET, "SLACK_API_URL": slack_api.url}
+    topology = Topology(scale_settings(base, {**ports, **slack, "MODEL": str(MODEL)}), REPLICAS, 2, base)
+    try:
+        topology.up()
+        yield topology
+    finally:
+        topology.down()
+        shutil.copytree(topology.logs, LOG_DIR / "scale-logs", dirs_exist_ok=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def consecutive_free_ports(count: int) -> int:
+    """A first port such that `count` ports from it are free (replicas take base + i)."""
+    while True:
+        first, sockets = servers.free_port(), []
+        try:
+            for port in range(first, first + count):
+                sockets.append(socket.socket())
+                sockets[-1].bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+
+
+def user_texts(scale: Topology, sender: str) -> List[str]:
+    with psycopg2.connect(**scale.pg_connect()) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT data FROM events WHERE sender_id = %s AND type_name = 'user' ORDER BY id", (sender,))
+        return [json.loads(data)["text"] for (data,) in cursor.fetchall()]
+
+
+def event_kinds(scale: Topology, sender: str) -> List[str]:
+    with psycopg2.connect(**scale.pg_connect()) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT type_name, action_name FROM events WHERE sender_id = %s ORDER BY id", (sender,))
+        return [f"{t}:{a}" if t == "action" else t for t, a in cursor.fetchall()]
+
+
+def served_turns(scale: Topology, i: int) -> int:
+    return (scale.logs / f"rasa-{i}.log").read_text(errors="replace").count("iom.turns")
+
+
+def ask(url: str, sender: str, text: str) -> List[dict]:
+    response = requests.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_context_follow_ups_work_whichever_replica_serves_the_turn(scale):
+    before = [served_turns(scale, i) for i in range(REPLICAS)]
+    for _ in range(6):
+        sender = f"scale-{uuid.uuid4().hex[:8]}"
+        assert "2011" in texts(ask(scale.url, sender, "When was the Brussels office established?"))
+        assert "Lisbon" in texts(ask(scale.url, sender, "why then?"))
+        assert "1951" in texts(ask(scale.url, sender, "What is IOM?"))
+        assert "1951" in texts(ask(scale.url, sender, "and when was it founded?"))
+    served = [served_turns(scale, i) - b for i, b in zip(range(REPLICAS), before)]
+    print(f"\nturns served per replica through nginx: {served}")
+    assert all(n >= 6 for n in served), served  # round-robin: both replicas served follow-ups
+
+
+def test_socket_io_sessions_stick_to_one_replica_through_nginx(scale):
+    # The polling transport makes one HTTP request per exchange: all must reach the replica holding the session.
+    through_nginx = SimpleNamespace(base_url=scale.url, env=scale.env)
+    with socketio_session(through_nginx) as (say, wait_for, _):
+        say("When was the Brussels office established?")
+        assert "2011" in wait_for(1)[0]["text"]
+        say("why then?")
+        assert "Lisbon" in wait_for(2)[1]["text"]
+
+
+def test_a_slack_retry_reaching_the_other_replica_is_not_answered_twice(scale, slack_api):
+    dm = f"D{uuid.uuid4().hex[:8].upper()}"
+    event = {"event": {"type": "message", "channel_type": "im", "channel": dm, "user": "U9",
+                       "text": "What is IOM?", "ts": "9.1"}, "event_id": f"Ev{uuid.uuid4().hex[:10]}"}
+    with requests.Session() as session:
+        replica = [SimpleNamespace(session=session, base_url=scale.replica_url(i)) for i in range(REPLICAS)]
+        first, _ = send_event(replica[0], event)
+        assert first.status_code == 200
+        slack_api.wait_for(lambda p: p.get("channel") == dm)
+        retry, _ = send_event(replica[1], event, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason":
+                                                          "http_error"})
+        assert retry.status_code == 200
+    time.sleep(2)
+    assert len(posts_to(slack_api, dm)) == 1
+
+
+# ------------------------------------------------------------------------------- lock order
+def _critical_sections(store_kind: str, redis_port: int, password: str, counter_key: str, rounds: int,
+                       overlaps_key: str) -> None:
+    """One 'replica': `rounds` times, take the conversation's lock and do a read-modify-write in Redis."""
+    from rasa.core.lock_store import LockError, RedisLockStore
+    from rasa.utils.endpoints import EndpointConfig
+    from bot.lock_store import TicketRedisLockStore
+    if store_kind == "ours":
+        store = TicketRedisLockStore(EndpointConfig(url="127.0.0.1", port=redis_port, password=password, db=2))
+    else:
+        store = RedisLockStore(host="127.0.0.1", port=redis_port, password=password, db=2)
+    plain = redis.Redis(port=redis_port, password=password, db=2)
+
+    async def one_section():
+        # A short lifetime: Rasa's store can strand a ticket, which then blocks until it expires.
+        async with store.lock("race-conversation", lock_lifetime=1, wait_time_in_seconds=0.005):
+            if plain.incr(overlaps_key + ":inside") > 1:
+                plain.incr(overlaps_key)  # someone else is inside the lock right now
+            value = int(plain.get(counter_key) or 0)
+            await asyncio.sleep(0.002)
+            plain.set(counter_key, value + 1)
+            plain.decr(overlaps_key + ":inside")
+
+    async def run():
+        deadline = time.monotonic() + 40
+        for _ in range(rounds):
+            if time.monotonic() > deadline:
+                break
+            try:
+                await asyncio.wait_for(one_section(), 5)
+            except LockError:
+                plain.incr(overlaps_key + ":errors")  # the turn would have been refused
+            except asyncio.TimeoutError:
+                plain.incr(overlaps_key + ":stuck")  # the turn would have waited forever
+
+    asyncio.run(run())
+
+
+def lock_race(scale: Topology, store_kind: str, rounds: int = 150) -> Dict[str, int]:
+    port, password = int(scale.env["REDIS_PORT"]), scale.env["REDIS_PASSWORD"]
+    plain = redis.Redis(port=port, password=password, db=2)
+    plain.flushdb()
+    key, overlaps = f"count-{store_kind}", f"overlaps-{store_kind}"
+    context = multiprocessing.get_context("spawn")
+    replicas = [context.Process(target=_critical_sections, args=(store_kind, port, password, key, rounds, overlaps))
+                for _ in range(2)]
+    started = time.monotonic()
+    for p in replicas:
+        p.start()
+    for p in replicas:
+        p.join(120)
+        assert p.exitcode == 0
+    return {"expected": 2 * rounds, "counted": int(plain.get(key) or 0), "overlaps": int(plain.get(overlaps) or 0),
+            "lock_errors": int(plain.get(overlaps + ":errors") or 0),
+            "stuck": int(plain.get(overlaps + ":stuck") or 0), "seconds": round(time.monotonic() - started, 1)}
+
+
+def test_ticket_lock_store_serialises_two_replicas_and_stock_redis_lock_store_races(scale):
+    ours = lock_race(scale, "ours")
+    stock = lock_race(scale, "stock")
+    print(f"\n2 processes x 150 locked read-modify-writes: ours {ours}; Rasa's RedisLockStore {stock}")
+    assert {k: v for k, v in ours.items() if k != "seconds"} == {"expected": 300, "counted": 300, "overlaps": 0,
+                                                                 "lock_errors": 0, "stuck": 0}
+    # The stock store can hand the same ticket to both processes (GET-modify-SET): sections overlap and
+    # updates are lost; or one process's save drops the other's ticket, which then fails with LockError or
+    # waits forever.
+    assert stock["overlaps"] + stock["lock_errors"] + stock["stuck"] > 0
+    assert stock["counted"] < stock["expected"]
+
+
+def test_alternating_replicas_process_a_fast_conversation_strictly_in_order(scale):
+    """Turn k goes to replica k % 2 as soon as turn k-1 holds its ticket (turns queue up, several in flight);
+    the stored conversation must have every turn once, in sending order, each turn's events contiguous."""
+    sender, turns = f"order-{uuid.uuid4().hex[:8]}", 30
+    plain = redis.Redis(port=int(scale.env["REDIS_PORT"]), password=scale.env["REDIS_PASSWORD"], db=1)
+    counter = f"iom:lock:{sender}:next"
+
+    async def run():
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+            async def send(k):
+                url = f"{scale.replica_url(k % REPLICAS)}/webhooks/rest/webhook"
+                async with session.post(url, json={"sender": sender, "message": f"What is IOM? (question {k})"}) as r:
+                    return r.status, await r.json()
+            pending = []
+            for k in range(turns):
+                pending.append(asyncio.ensure_future(send(k)))
+                deadline = time.monotonic() + 10
+                while int(plain.get(counter) or 0) < k + 1 and time.monotonic() < deadline:
+                    await asyncio.sleep(0.001)  # wait until turn k holds its ticket, then send the next
+            return await asyncio.gather(*pending)
+
+    started = time.monotonic()
+    results = asyncio.run(run())
+    elapsed = time.monotonic() - started
+    assert all(status == 200 for status, _ in results)
+    assert all("1951" in texts(body) for _, body in results)
+    stored = user_texts(scale, sender)
+    assert stored == [f"What is IOM? (question {k})" for k in range(turns)]
+    kinds = [k for k in event_kinds(scale, sender) if k in ("user", "bot", "action:action_answer",
+                                                              "action:action_listen")]
+    turn_pattern = ["user", "action:action_answer", "bot", "action:action_listen"]
+    body = kinds[kinds.index("user"):]
+    assert body == turn_pattern * turns  # no interleaving: each turn ran alone
+    print(f"\n{turns} alternating turns in {elapsed:.1f} s: all stored once, in order, none interleaved")
+
+
+# ------------------------------------------------------------------------------- failures
+def test_killing_a_replica_mid_load_loses_no_turn(scale):
+    conversations, turn_texts = 20, ["Hello", "What does the Brussels office do?", "when was it established?",
+                                     "why then?", "Who are the partners?", "What is IOM?", "thanks", "What are the priorities?"]
+    figures = {"answered": 0, "errors": 0, "retried_ok": 0, "try_again": 0}
+    victim = 1
+
+    async def converse(session, sender):
+        for text in turn_texts:
+            for attempt in range(3):
+                try:
+                    async with session.post(f"{scale.url}/webhooks/rest/webhook",
+                                            json={"sender": sender, "message": text}) as r:
+                        status, body = r.status, (await r.json() if r.status == 200 else None)
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    status, body = "connection", None
+                if status == 200:
+                    figures["answered"] += 1
+                    figures["retried_ok"] += attempt > 0
+                    figures["try_again"] += "try again" in texts(body).lower()
+                    break
+                figures["errors"] += 1  # in flight on the killed replica: reported to us, we retry
+                await asyncio.sleep(0.5)
+
+    async def run():
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+            senders = [f"kill-{uuid.uuid4().hex[:8]}" for _ in range(conversations)]
+            tasks = [asyncio.ensure_future(converse(session, s)) for s in senders]
+            await asyncio.sleep(1.5)
+            scale.kill_replica(victim)
+            killed_at = time.monotonic()
+            await asyncio.gather(*tasks)
+            return senders, killed_at
+
+    started = time.monotonic()
+    senders, killed_at = asyncio.run(run())
+    try:
+        lost = {s: [t for t in turn_texts if t not in user_texts(scale, s)] for s in senders}
+        lost = {s: missing for s, missing in lost.items() if missing}
+        duplicated = sum(len(user_texts(scale, s)) - len(turn_texts) for s in senders)
+        print(f"\nkilled replica {victim} {killed_at - started:.1f} s into {conversations} conversations x "
+              f"{len(turn_texts)} turns: {figures}; turns lost {len(lost)}, stored twice {duplicated}; "
+              f"total {time.monotonic() - started:.1f} s")
+        assert figures["answered"] == conversations * len(turn_texts)
+        assert not lost
+        assert figures["errors"] <= conversations  # at most the requests in flight on the killed replica
+        assert figures["try_again"] == 0
+    finally:
+        scale.start_replica(victim)
+
+
+def test_redis_down_gives_try_again_and_recovers_without_restarting_replicas(scale):
+    pids = [scale.processes[f"rasa-{i}"].pid for i in range(REPLICAS)]
+    sender = f"redis-{uuid.uuid4().hex[:8]}"
+    assert "2011" in texts(ask(scale.url, sender, "When was the Brussels office established?"))
+    scale.stop("redis")
+    try:
+        started = time.monotonic()
+        reply = texts(ask(scale.url, sender, "why then?"))
+        assert "try again" in reply.lower() and time.monotonic() - started < 10
+    finally:
+        scale.start_redis()
+    assert any("LOCK STORE UNAVAILABLE" in (scale.logs / f"rasa-{i}.log").read_text(errors="replace")
+               for i in range(REPLICAS))
+    assert "Lisbon" in texts(ask(scale.url, sender, "why then?"))  # context survived in PostgreSQL
+    assert [scale.processes[f"rasa-{i}"].pid for i in range(REPLICAS)] == pids
+
+
+def test_postgres_down_gives_try_again_and_recovers_without_restarting_replicas(scale):
+    pids = [scale.processes[f"rasa-{i}"].pid for i in range(REPLICAS)]
+    sender = f"pg-{uuid.uuid4().hex[:8]}"
+    assert "2011" in texts(ask(scale.url, sender, "When was the Brussels office established?"))
+    scale.stop("postgres", signal.SIGINT)  # fast shutdown: disconnects the replicas' pooled connections
+    try:
+        for _ in range(REPLICAS):  # both replicas report it
+            started = time.monotonic()
+            reply = texts(ask(scale.url, sender, "why then?"))
+            assert "try again" in reply.lower() and time.monotonic() - started < 10
+    finally:
+        scale.start_postgres()
+    assert any("TRACKER STORE UNAVAILABLE" in (scale.logs / f"rasa-{i}.log").read_text(errors="replace")
+               for i in range(REPLICAS))
+    for _ in range(REPLICAS):
+        assert "Lisbon" in texts(ask(scale.url, sender, "why then?"))
+    assert [scale.processes[f"rasa-{i}"].pid for i in range(REPLICAS)] == pids
