@@ -15,9 +15,11 @@
    appends only the events added since the load, and `retrieve_full_tracker` (HTTP API, exports) reads all.
    Not for bots whose stories look further back than `window` events.
 
-3. PostgreSQL connections are pre-pinged, so after a database restart a stale pooled connection is replaced
-   instead of failing a turn. (SQLite keeps Rasa's connection per operation: a pooled connection would keep
-   writing into a database file that was deleted or replaced under it - measured faster, but it loses data.)
+3. Pooled connections. PostgreSQL connections are pre-pinged, so after a database restart a stale pooled
+   connection is replaced instead of failing a turn. For SQLite Rasa opens a new connection for every read
+   and write (SQLAlchemy's NullPool); we pool them, and at each checkout compare the file's identity with
+   the one the connection opened: a database file deleted or replaced under the server gets a fresh
+   connection (and a loud error if it is unusable) instead of writes into the old, unlinked file.
 
 Configured in endpoints.yml as `type: bot.tracker_store.StrictSQLTrackerStore` (works for SQLite and
 PostgreSQL).
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from typing import Any, Dict, List, Optional, Text
 
 import sqlalchemy as sa
@@ -41,6 +44,19 @@ DEFAULT_WINDOW = 60  # events, ~12 turns of this assistant
 STORED_MARK = "_iom_events_stored"  # how many of tracker.events are already in the database
 
 
+def _identity(path: str):
+    try:
+        stat = os.stat(path)
+        return stat.st_dev, stat.st_ino
+    except OSError:
+        return None
+
+
+def _same_file(path: str, record: Any) -> None:
+    if record.info.get("file") != _identity(path):
+        raise sa.exc.DisconnectionError(f"{path} was replaced or removed; reconnecting")
+
+
 class TrackerStoreUnavailable(BaseException):
     """The conversation store cannot be read or written."""
 
@@ -49,10 +65,17 @@ class StrictSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, window: int = DEFAULT_WINDOW, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.window = int(window)
+        replaced = self.engine
         if self.engine.dialect.name == "postgresql":
-            replaced = self.engine
             self.engine = sa.create_engine(self.engine.url, pool_pre_ping=True,
                                            **create_engine_kwargs(self.engine.url))
+        elif self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
+            self.engine = sa.create_engine(self.engine.url, poolclass=sa.pool.QueuePool, pool_size=2,
+                                           connect_args={"check_same_thread": False})
+            path = self.engine.url.database
+            sa.event.listen(self.engine, "connect", lambda _c, record: record.info.update(file=_identity(path)))
+            sa.event.listen(self.engine, "checkout", lambda _c, record, _p: _same_file(path, record))
+        if self.engine is not replaced:
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
             replaced.dispose()
 

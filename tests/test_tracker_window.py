@@ -84,3 +84,11 @@ def test_only_the_latest_session_is_loaded(store):
     tracker = asyncio.run(store.retrieve("s4"))
     assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == ["question 1"]
     assert tracker.get_slot("last_entry") == "carried"
+
+
+def test_a_database_file_removed_under_the_store_fails_loudly_not_into_the_old_file(store, tmp_path):
+    from bot.tracker_store import TrackerStoreUnavailable
+    take_turn(store, "s5", 0, set_slot=True)
+    (tmp_path / "t.db").unlink()  # the pooled connection still has the old, now unlinked, file open
+    with pytest.raises(TrackerStoreUnavailable):
+        take_turn(store, "s5", 1, set_slot=True)

@@ -233,7 +233,7 @@ def training_inputs_key(candidate: Candidate) -> str:
     import rasa
     digest = hashlib.sha256(rasa.__version__.encode())
     for path in [candidate.config, ROOT / "domain.yml", *sorted((ROOT / "data").rglob("*.yml")),
-                 *sorted((ROOT / "var" / "spacy").rglob("*.json"))]:
+                 *sorted((ROOT / "var" / "spacy").rglob("*.json")), *sorted((ROOT / "bot" / "nlu").glob("*.py"))]:
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
