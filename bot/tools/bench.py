@@ -48,8 +48,8 @@ HUGE_TIMEOUT_S = 60
 DOC = ROOT / "docs" / "benchmarks.md"
 DOC_TEMPLATE = """# Benchmarks
 
-Written by `make bench` (bot/tools/bench.py) on {date}. Reproduce: `make bench` (from a fresh clone it
-trains both Rasa models first, ~11 min; later runs reuse them while their inputs are unchanged).
+Written by `make bench` (bot/tools/bench.py) on {date}. Reproduce: `make bench` (about 30 min from a fresh
+clone, of which ~10 min train both Rasa models; later runs reuse the models while their inputs are unchanged).
 
 Machine: {machine}.
 
