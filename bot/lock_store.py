@@ -106,11 +106,12 @@ class TicketRedisLockStore(LockStore):
     def _ms(self, seconds: float) -> int:
         return max(1, int(seconds * 1000))
 
-    async def issue(self, conversation_id: Text, lock_lifetime: Optional[float] = None) -> int:
+    def _issue_args(self, conversation_id: Text):
         counter, queue, ticket_prefix = self._keys(conversation_id)
-        lifetime = lock_lifetime or self.lock_lifetime
-        return int(await self._client().eval(ISSUE, 2, counter, queue, ticket_prefix,
-                                             self._ms(4 * lifetime), self._ms(lifetime)))
+        return ISSUE, 2, counter, queue, ticket_prefix, self._ms(4 * self.lock_lifetime), self._ms(self.lock_lifetime)
+
+    async def issue(self, conversation_id: Text) -> int:
+        return int(await self._client().eval(*self._issue_args(conversation_id)))
 
     async def release(self, conversation_id: Text, ticket: int) -> None:
         _, queue, ticket_prefix = self._keys(conversation_id)
@@ -164,10 +165,8 @@ class TicketRedisLockStore(LockStore):
 
     # The synchronous LockStore interface, for callers other than `lock()` (none in Rasa 3.6's server path).
     def issue_ticket(self, conversation_id: Text, lock_lifetime: float = 0) -> int:
-        counter, queue, ticket_prefix = self._keys(conversation_id)
-        lifetime = lock_lifetime or self.lock_lifetime
-        return int(self.sync.eval(ISSUE, 2, counter, queue, ticket_prefix, self._ms(4 * lifetime),
-                                  self._ms(lifetime)))
+        # Our lifetime, not the caller's: tickets are renewed at lifetime/3 by lock() (see the module docstring).
+        return int(self.sync.eval(*self._issue_args(conversation_id)))
 
     def finish_serving(self, conversation_id: Text, ticket_number: int) -> None:
         _, queue, ticket_prefix = self._keys(conversation_id)

@@ -10,7 +10,6 @@ import json
 import multiprocessing
 import shutil
 import signal
-import socket
 import time
 import uuid
 from types import SimpleNamespace
@@ -22,8 +21,7 @@ import pytest
 import redis
 import requests
 
-from bot.tools import servers
-from bot.tools.scale import Topology, scale_settings
+from bot.tools.scale import Topology, free_ports, scale_settings
 from tests.conftest import LOG_DIR, MODEL, ROOT, SLACK_SIGNING_SECRET, SLACK_TOKEN, texts
 from tests.test_slack_channel import posts_to, send_event
 from tests.test_socketio_channel import session as socketio_session
@@ -36,9 +34,7 @@ REPLICAS = 2
 def scale(slack_api) -> Topology:
     # Under var/ (not pytest's 0700 tmp dirs): PostgreSQL runs as `postgres` and must reach its data directory.
     base = ROOT / "var" / f"test-scale-{uuid.uuid4().hex[:6]}"
-    ports = {k: str(servers.free_port()) for k in ("LB_PORT", "ACTIONS_LB_PORT", "PG_PORT", "REDIS_PORT")}
-    ports["RASA_REPLICA_BASE_PORT"] = str(consecutive_free_ports(REPLICAS))
-    ports["ACTION_REPLICA_BASE_PORT"] = str(consecutive_free_ports(2))
+    ports = free_ports(REPLICAS, 2)
     slack = {"SLACK_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET, "SLACK_API_URL": slack_api.url}
     topology = Topology(scale_settings(base, {**ports, **slack, "MODEL": str(MODEL)}), REPLICAS, 2, base)
     try:
@@ -48,22 +44,6 @@ def scale(slack_api) -> Topology:
         topology.down()
         shutil.copytree(topology.logs, LOG_DIR / "scale-logs", dirs_exist_ok=True)
         shutil.rmtree(base, ignore_errors=True)
-
-
-def consecutive_free_ports(count: int) -> int:
-    """A first port such that `count` ports from it are free (replicas take base + i)."""
-    while True:
-        first, sockets = servers.free_port(), []
-        try:
-            for port in range(first, first + count):
-                sockets.append(socket.socket())
-                sockets[-1].bind(("127.0.0.1", port))
-            return first
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
 
 
 def user_texts(scale: Topology, sender: str) -> List[str]:
@@ -285,37 +265,34 @@ def test_killing_a_replica_mid_load_loses_no_turn(scale):
         scale.start_replica(victim)
 
 
-def test_redis_down_gives_try_again_and_recovers_without_restarting_replicas(scale):
+def outage_then_recovery(scale, name, stop, start, log_marker, asks):
+    """A conversation with context; `stop` the service: `asks` turns (round-robin over the replicas) get "try
+    again" within 10 s and `log_marker` is logged; `start` it: `asks` turns answer with the context kept, and
+    no replica was restarted."""
     pids = [scale.processes[f"rasa-{i}"].pid for i in range(REPLICAS)]
-    sender = f"redis-{uuid.uuid4().hex[:8]}"
+    sender = f"{name}-{uuid.uuid4().hex[:8]}"
     assert "2011" in texts(ask(scale.url, sender, "When was the Brussels office established?"))
-    scale.stop("redis")
+    stop()
     try:
-        started = time.monotonic()
-        reply = texts(ask(scale.url, sender, "why then?"))
-        assert "try again" in reply.lower() and time.monotonic() - started < 10
-    finally:
-        scale.start_redis()
-    assert any("LOCK STORE UNAVAILABLE" in (scale.logs / f"rasa-{i}.log").read_text(errors="replace")
-               for i in range(REPLICAS))
-    assert "Lisbon" in texts(ask(scale.url, sender, "why then?"))  # context survived in PostgreSQL
-    assert [scale.processes[f"rasa-{i}"].pid for i in range(REPLICAS)] == pids
-
-
-def test_postgres_down_gives_try_again_and_recovers_without_restarting_replicas(scale):
-    pids = [scale.processes[f"rasa-{i}"].pid for i in range(REPLICAS)]
-    sender = f"pg-{uuid.uuid4().hex[:8]}"
-    assert "2011" in texts(ask(scale.url, sender, "When was the Brussels office established?"))
-    scale.stop("postgres", signal.SIGINT)  # fast shutdown: disconnects the replicas' pooled connections
-    try:
-        for _ in range(REPLICAS):  # both replicas report it
+        for _ in range(asks):
             started = time.monotonic()
             reply = texts(ask(scale.url, sender, "why then?"))
             assert "try again" in reply.lower() and time.monotonic() - started < 10
     finally:
-        scale.start_postgres()
-    assert any("TRACKER STORE UNAVAILABLE" in (scale.logs / f"rasa-{i}.log").read_text(errors="replace")
-               for i in range(REPLICAS))
-    for _ in range(REPLICAS):
-        assert "Lisbon" in texts(ask(scale.url, sender, "why then?"))
+        start()
+    assert any(log_marker in (scale.logs / f"rasa-{i}.log").read_text(errors="replace") for i in range(REPLICAS))
+    for _ in range(asks):
+        assert "Lisbon" in texts(ask(scale.url, sender, "why then?"))  # context survived in PostgreSQL
     assert [scale.processes[f"rasa-{i}"].pid for i in range(REPLICAS)] == pids
+
+
+def test_redis_down_gives_try_again_and_recovers_without_restarting_replicas(scale):
+    outage_then_recovery(scale, "redis", lambda: scale.stop("redis"), scale.start_redis, "LOCK STORE UNAVAILABLE",
+                         asks=1)
+
+
+def test_postgres_down_gives_try_again_and_recovers_without_restarting_replicas(scale):
+    # SIGINT: PostgreSQL's fast shutdown, which disconnects the replicas' pooled connections. Both replicas
+    # are asked (round-robin), so both report it and both recover.
+    outage_then_recovery(scale, "pg", lambda: scale.stop("postgres", signal.SIGINT), scale.start_postgres,
+                         "TRACKER STORE UNAVAILABLE", asks=REPLICAS)

@@ -61,9 +61,6 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
         return " ".join((t.lemma or t.text).lower() for t in tokens) or (message.get(TEXT) or "").lower()
 
     def train(self, training_data: TrainingData) -> Resource:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline, make_union
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
         if len({e.get(INTENT) for e in examples}) < 2:
             log.warning("TfidfIntentClassifier: fewer than 2 intents in the training data; not trained")

@@ -30,7 +30,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import aiohttp
 import yaml
@@ -286,15 +286,13 @@ def serve_and_measure(candidate: Candidate, env: Dict[str, str], repeats: int) -
 def scale_section(repeats: int) -> Dict[str, object]:
     """50 concurrent conversations through nginx (PostgreSQL + Redis, 2 action servers): 1 replica, 2 replicas,
     and 1 replica running 2 Sanic workers (possible because the lock store is shared)."""
-    from bot.tools.scale import Topology, scale_settings
+    from bot.tools.scale import Topology, free_ports, scale_settings
     results: Dict[str, object] = {}
     for label, replicas, workers in (("1 replica", 1, 1), ("2 replicas", 2, 1), ("1 replica x 2 workers", 1, 2)):
         base = WORK / f"scale-{replicas}-{workers}"
         shutil.rmtree(base, ignore_errors=True)
-        ports = {k: str(servers.free_port()) for k in ("LB_PORT", "ACTIONS_LB_PORT", "PG_PORT", "REDIS_PORT")}
-        ports.update(RASA_REPLICA_BASE_PORT=str(15100 + 10 * replicas), SANIC_WORKERS=str(workers),
-                     ACTION_REPLICA_BASE_PORT=str(15150 + 10 * replicas))
-        topology = Topology(scale_settings(base, ports), replicas, 2, base)
+        topology = Topology(scale_settings(base, {**free_ports(replicas, 2), "SANIC_WORKERS": str(workers)}),
+                            replicas, 2, base)
         print(f"[scale] {label} behind nginx ...", flush=True)
         try:
             topology.up()

@@ -25,6 +25,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -86,11 +87,9 @@ class Topology:
     def _start(self, name: str, command: List[str], env: Optional[Dict[str, str]] = None,
                as_user: Optional[str] = None) -> subprocess.Popen:
         self.logs.mkdir(parents=True, exist_ok=True)
-        if as_user:
-            command = ["runuser", "-u", as_user, "--", *command]
-        log = open(self.logs / f"{name}.log", "ab")
-        process = subprocess.Popen(command, cwd=ROOT, env={**(env or self.env), "SANIC_HOST": "127.0.0.1"},
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        with open(self.logs / f"{name}.log", "ab") as log:  # the child keeps its own handle
+            process = subprocess.Popen(run_as(as_user, command), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                       env={**(env or self.env), "SANIC_HOST": "127.0.0.1"}, start_new_session=True)
         self.processes[name] = process
         self._write_pids()
         return process
@@ -129,9 +128,9 @@ class Topology:
                 shutil.chown(self.pg_data, user)
                 shutil.chown(pwfile, user)
             self.pg_data.chmod(0o700)
-            subprocess.run([*(["runuser", "-u", user, "--"] if user else []), str(bin_dir / "initdb"), "-D",
-                            str(self.pg_data), "-U", self.env["PG_USER"], "--pwfile", str(pwfile), "-A",
-                            "scram-sha-256", "-E", "UTF8", "--no-instructions"], check=True, capture_output=True)
+            subprocess.run(run_as(user, [str(bin_dir / "initdb"), "-D", str(self.pg_data), "-U", self.env["PG_USER"],
+                                         "--pwfile", str(pwfile), "-A", "scram-sha-256", "-E", "UTF8",
+                                         "--no-instructions"]), check=True, capture_output=True)
             pwfile.unlink()
         self._start("postgres", [str(bin_dir / "postgres"), "-D", str(self.pg_data), "-p", self.env["PG_PORT"],
                                  "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.pg_data}",
@@ -313,6 +312,33 @@ http {{
   }}
 }}
 """
+
+
+def free_ports(replicas: int, actions: int) -> Dict[str, str]:
+    """Ports for a topology that runs beside `make scale-up`'s (tests, bench): free now, replicas consecutive."""
+    ports = {k: str(servers.free_port()) for k in ("LB_PORT", "ACTIONS_LB_PORT", "PG_PORT", "REDIS_PORT")}
+    ports["RASA_REPLICA_BASE_PORT"] = str(_consecutive_free_ports(replicas))
+    ports["ACTION_REPLICA_BASE_PORT"] = str(_consecutive_free_ports(actions))
+    return ports
+
+
+def _consecutive_free_ports(count: int) -> int:
+    while True:
+        first, sockets = servers.free_port(), []
+        try:
+            for port in range(first, first + count):
+                sockets.append(socket.socket())
+                sockets[-1].bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+
+
+def run_as(user: Optional[str], command: List[str]) -> List[str]:
+    return ["runuser", "-u", user, "--", *command] if user else command
 
 
 def pg_bin_dir() -> Path:
