@@ -1,4 +1,7 @@
-"""Small, measured fixes to Rasa 3.6.21 internals, applied when our channels load in the Rasa process.
+"""Small, measured fixes to Rasa 3.6.21 internals, applied by `install()` when the Rasa process starts.
+
+`python -m bot.server` (make run, the tests, the container) calls `install()` before Rasa loads anything;
+it refuses any Rasa version other than the one these were written for, and a second call does nothing.
 
 1. Rasa waits 300 s for the action server (`DEFAULT_REQUEST_TIMEOUT`, read at call time); a hung action
    server would hang the visitor for 5 minutes. We cap it at `ACTION_TIMEOUT` (default 6 s).
@@ -14,19 +17,44 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from functools import lru_cache
+from typing import Any, Dict, Optional, Tuple, Type
 
 import aiohttp
-
+import rasa
 import rasa.core.actions.action as rasa_action
 import rasa.utils.endpoints as rasa_endpoints
-from rasa.shared.core.events import Event
 from jsonschema import ValidationError, validators
+from rasa.shared.core.events import Event
 
-ACTION_TIMEOUT = float(os.environ.get("ACTION_TIMEOUT", "6"))
-rasa_action.DEFAULT_REQUEST_TIMEOUT = ACTION_TIMEOUT
-rasa_endpoints.DEFAULT_REQUEST_TIMEOUT = ACTION_TIMEOUT
+RASA_VERSION = "3.6.21"
+IDLE_CONNECTION_S = 2  # below Sanic's 5 s keep-alive on the action server
+MAX_CONNECTIONS = 100
+_installed: Optional[float] = None  # the action timeout installed, once installed
+
+
+class UnsupportedRasaVersion(RuntimeError):
+    pass
+
+
+def installed() -> bool:
+    return _installed is not None
+
+
+def install(action_timeout: float) -> None:
+    """Applies every patch once. Raises UnsupportedRasaVersion on another Rasa version."""
+    global _installed
+    if rasa.__version__ != RASA_VERSION:
+        raise UnsupportedRasaVersion(f"bot/rasa_patches.py was written for Rasa {RASA_VERSION}, not "
+                                     f"{rasa.__version__}: re-check each patch against the new version")
+    if _installed is not None:
+        return
+    rasa_action.DEFAULT_REQUEST_TIMEOUT = action_timeout
+    rasa_endpoints.DEFAULT_REQUEST_TIMEOUT = action_timeout
+    rasa_action.RemoteAction._validate_action_result = _validate_action_result
+    Event.resolve_by_type = staticmethod(_resolve_by_type)
+    rasa_endpoints.EndpointConfig.session = _endpoint_session
+    _installed = action_timeout
 
 
 @lru_cache(maxsize=1)
@@ -46,10 +74,7 @@ def _validate_action_result(self, result) -> bool:
         raise e
 
 
-rasa_action.RemoteAction._validate_action_result = _validate_action_result
-
-
-_event_classes = {}
+_event_classes: Dict[str, Type[Event]] = {}
 _resolve_by_type_uncached = Event.resolve_by_type
 
 
@@ -60,9 +85,6 @@ def _resolve_by_type(type_name, default=None):
         if cls is not None and cls is not default:
             _event_classes[type_name] = cls
     return cls
-
-
-Event.resolve_by_type = staticmethod(_resolve_by_type)
 
 
 class _KeptSession:
@@ -81,7 +103,7 @@ class _KeptSession:
         return getattr(self.session, name)
 
 
-_sessions = {}
+_sessions: Dict[Tuple[Any, ...], aiohttp.ClientSession] = {}
 
 
 def _endpoint_session(self) -> aiohttp.ClientSession:
@@ -90,10 +112,8 @@ def _endpoint_session(self) -> aiohttp.ClientSession:
     session = _sessions.get(key)
     if session is None or session.closed:
         session = aiohttp.ClientSession(headers=self.headers, auth=auth,
-                                        connector=aiohttp.TCPConnector(keepalive_timeout=2, limit=100),
-                                        timeout=aiohttp.ClientTimeout(total=ACTION_TIMEOUT))
+                                        connector=aiohttp.TCPConnector(keepalive_timeout=IDLE_CONNECTION_S,
+                                                                       limit=MAX_CONNECTIONS),
+                                        timeout=aiohttp.ClientTimeout(total=_installed))
         _sessions[key] = session
-    return _KeptSession(session)
-
-
-rasa_endpoints.EndpointConfig.session = _endpoint_session
+    return _KeptSession(session)  # type: ignore[return-value]

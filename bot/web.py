@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import threading
-from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 

@@ -9,19 +9,23 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import ActionAnswer
-from bot.content_store import load_content
-from bot.dialogue import fallback_thresholds
-from bot.tools.evaluate import FACT_MARKERS
+from bot.answers.content_store import load_content
+from bot.protocol import FALLBACK_KEY, Fallback, FallbackReason
+from tests.support import config_thresholds
+from tools.evaluate import FACT_MARKERS
 
 CONTENT = load_content()
-THRESHOLDS = fallback_thresholds()
+THRESHOLD, AMBIGUITY = config_thresholds()
 
 
 def tracker(intent: str, confidence: float = 0.95, entities: Optional[List[dict]] = None, last_entry=None,
-            ranking: Optional[List[dict]] = None, text: str = "…") -> Tracker:
+            ranking: Optional[List[dict]] = None, text: str = "…",
+            fallback: Optional[FallbackReason] = None) -> Tracker:
     ranking = ranking or [{"name": intent, "confidence": confidence}]
     latest = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": entities or [],
               "intent_ranking": ranking}
+    if fallback:  # what bot.nlu.fallback adds to the parse data
+        latest[FALLBACK_KEY] = Fallback(fallback, THRESHOLD).to_dict()
     return Tracker("sender", {"last_entry": last_entry}, latest, [], False, None, {}, "action_listen")
 
 
@@ -40,7 +44,8 @@ def test_faq_answer_comes_from_content_with_followup_buttons():
     message, events = run(tracker("ask_history"))
     assert message["text"] == CONTENT.entries["office_established"].answer
     assert "September 2011" in message["text"]
-    assert [b["title"] for b in message["buttons"]] == [CONTENT.entries[i].title for i in ("office_context", "office_role")]
+    assert [b["title"] for b in message["buttons"]] == [CONTENT.entries[i].title
+                                                        for i in ("office_context", "office_role")]
     assert slot(events) == "office_established"
 
 
@@ -117,20 +122,20 @@ def test_cannot_answer_says_what_it_can_with_buttons_and_no_facts(intent):
 
 
 def test_ambiguous_question_asks_did_you_mean_with_both():
-    top = THRESHOLDS.threshold + 0.05
-    ranking = [{"name": "nlu_fallback", "confidence": THRESHOLDS.threshold},
+    top = THRESHOLD + 0.05
+    ranking = [{"name": "nlu_fallback", "confidence": THRESHOLD},
                {"name": "ask_history", "confidence": top},
-               {"name": "ask_iom", "confidence": top - THRESHOLDS.ambiguity_threshold / 2}]
-    message, events = run(tracker("nlu_fallback", THRESHOLDS.threshold, ranking=ranking))
+               {"name": "ask_iom", "confidence": top - AMBIGUITY / 2}]
+    message, events = run(tracker("nlu_fallback", THRESHOLD, ranking=ranking, fallback=FallbackReason.AMBIGUOUS))
     assert message["text"] == CONTENT.message("did_you_mean")
     assert [b["payload"] for b in message["buttons"]] == ["/ask_history", "/ask_iom"]
     assert not events
 
 
 def test_low_confidence_is_a_polite_fallback_with_the_menu():
-    ranking = [{"name": "nlu_fallback", "confidence": THRESHOLDS.threshold},
+    ranking = [{"name": "nlu_fallback", "confidence": THRESHOLD},
                {"name": "ask_history", "confidence": 0.2}, {"name": "ask_iom", "confidence": 0.19}]
-    message, _ = run(tracker("nlu_fallback", THRESHOLDS.threshold, ranking=ranking))
+    message, _ = run(tracker("nlu_fallback", THRESHOLD, ranking=ranking, fallback=FallbackReason.LOW_CONFIDENCE))
     assert message["text"] == CONTENT.message("fallback")
     assert [b["payload"] for b in message["buttons"]] == [CONTENT.entries[i].payload for i in CONTENT.menu]
 
@@ -142,17 +147,17 @@ def test_every_button_payload_is_in_the_allow_list():
 
 
 def test_unsure_phrasing_with_a_known_subject_answers_the_subject():
-    ranking = [{"name": "nlu_fallback", "confidence": THRESHOLDS.threshold},
-               {"name": "ask_more", "confidence": THRESHOLDS.threshold - 0.1},
+    ranking = [{"name": "nlu_fallback", "confidence": THRESHOLD},
+               {"name": "ask_more", "confidence": THRESHOLD - 0.1},
                {"name": "ask_priorities", "confidence": 0.2}]
-    message, events = run(tracker("nlu_fallback", THRESHOLDS.threshold, ranking=ranking,
+    message, events = run(tracker("nlu_fallback", THRESHOLD, ranking=ranking, fallback=FallbackReason.LOW_CONFIDENCE,
                                   entities=[{"entity": "subject", "value": "avrr"}]))
     assert slot(events) == "prio_avrr"
 
 
 def test_unsure_phrasing_with_a_subject_but_an_unrelated_intent_still_falls_back():
-    ranking = [{"name": "nlu_fallback", "confidence": THRESHOLDS.threshold},
+    ranking = [{"name": "nlu_fallback", "confidence": THRESHOLD},
                {"name": "out_of_scope", "confidence": 0.5}, {"name": "ask_priorities", "confidence": 0.2}]
-    message, _ = run(tracker("nlu_fallback", THRESHOLDS.threshold, ranking=ranking,
+    message, _ = run(tracker("nlu_fallback", THRESHOLD, ranking=ranking, fallback=FallbackReason.LOW_CONFIDENCE,
                              entities=[{"entity": "subject", "value": "environment_climate"}]))
     assert message["text"] == CONTENT.message("fallback")

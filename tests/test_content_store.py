@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.content_store import CONTENT_DIR, MAX_FOLLOWUPS, ContentError, ContentStore, load_content, normalise
+from bot.answers.content_store import CONTENT_DIR, MAX_FOLLOWUPS, ContentError, ContentStore, load_content, normalise
 
 SHARED_SEED = CONTENT_DIR.parents[2] / "shared" / "seed" / "iom_brussels_about.txt"
 
@@ -113,7 +113,8 @@ def test_missing_id(content_dir):
 
 def test_duplicate_id(content_dir):
     edit(content_dir / "iom.yml", lambda d: entry(d, "iom_work").update(id="office_role", intent="ask_x"))
-    with pytest.raises(ContentError, match=r"office\.yml, entry 'office_role', field 'id': duplicate id \(also in iom\.yml\)"):
+    with pytest.raises(ContentError,
+                       match=r"office\.yml, entry 'office_role', field 'id': duplicate id \(also in iom\.yml\)"):
         load_content(content_dir)
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 import uuid
 
 import pytest
-import socketio
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.channels.guard import WORD_JOINER, screen
-from bot.content_store import CONTENT_DIR, ContentError, load_content
+from bot.answers.content_store import CONTENT_DIR, ContentError, load_content
+from bot.channels.screening import WORD_JOINER, screen
+from bot.settings import Settings
+from tests.support import page_origin, socketio_client
 
 CONTENT = load_content()
 SETTINGS = dict(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
@@ -73,7 +73,7 @@ def test_rest_any_bytes_never_500(bot, raw):
 @settings(max_examples=500, **SETTINGS)
 @given(text=tricky_text)
 def test_screen_always_decides(text):
-    result = screen(text, CONTENT)
+    result = screen(text, CONTENT, Settings().max_message_chars)
     assert (result.text is None) != (result.reply is None)
     if result.text is not None:
         assert not result.text.strip().startswith("/") or result.text.strip() in CONTENT.payloads \
@@ -82,21 +82,10 @@ def test_screen_always_decides(text):
 
 
 def test_socketio_any_payload_keeps_the_server_answering(bot):
-    sio = socketio.Client(reconnection=False)
-    replies = []
-    sio.on("bot_uttered", lambda data: replies.append(data))
-    sio.connect(bot.base_url, transports=["polling"], headers={"Origin": f"http://127.0.0.1:{bot.env['WEB_PORT']}"})
-    session_id = uuid.uuid4().hex
-    sent = 0
-
-    def wait_for(n, timeout=30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and len(replies) < n:
-            time.sleep(0.05)
-        return len(replies) >= n
-
-    try:
+    with socketio_client(bot.base_url, page_origin(bot.env)) as (sio, _, wait_for):
+        session_id = uuid.uuid4().hex
         sio.emit("session_request", {"session_id": session_id})
+        sent = 0
 
         @settings(max_examples=80, **SETTINGS)
         @given(payload=json_values, text=tricky_text)
@@ -106,16 +95,15 @@ def test_socketio_any_payload_keeps_the_server_answering(bot):
             sio.emit("user_uttered", payload)
             sio.emit("user_uttered", {"message": text, "session_id": session_id, "metadata": payload})
             sent += 1
-            assert wait_for(sent), f"no reply to {text!r}"  # every well-formed message gets one reply
+            wait_for(sent, timeout=30)  # every well-formed message gets one reply
 
         round_trip()
+        replies = wait_for(sent)
         assert len(replies) == sent
         assert all(isinstance(r.get("text"), str) and r["text"].strip() for r in replies)
         sio.emit("user_uttered", {"message": "What is IOM?", "session_id": session_id})
-        assert wait_for(sent + 1) and "1951" in replies[-1]["text"]
+        assert "1951" in wait_for(sent + 1)[-1]["text"]
         print(f"\nsocket.io: {sent} fuzz rounds (3 events each), {len(replies)} replies, all well-formed")
-    finally:
-        sio.disconnect()
 
 
 @settings(max_examples=300, **SETTINGS)

@@ -1,12 +1,10 @@
 """The real action server + Rasa server: the dev set, context follow-ups, persistence across a restart."""
 from __future__ import annotations
 
-import pytest
-
-from bot.content_store import load_content
-from bot.tools import servers
-from bot.tools.evaluate import evaluate
-from tests.conftest import buttons, new_sender, start_servers, texts
+from bot import servers
+from bot.answers.content_store import load_content
+from tests.support import buttons, new_sender, start_servers, texts
+from tools.evaluate import evaluate
 
 CONTENT = load_content()
 

@@ -4,17 +4,20 @@ from __future__ import annotations
 import json
 import subprocess
 
-from tests.conftest import MODEL, ROOT
-from bot.dialogue import fallback_thresholds
-from bot.tools import servers
+import pytest
 
+from bot import servers
+from bot.settings import ROOT
+from tests.support import MODEL, config_thresholds
+
+pytestmark = pytest.mark.live  # each test runs a Rasa CLI process (20-25 s)
 MIN_RAW_MACRO_F1 = 0.80
 MIN_IN_SCOPE = 0.85
 MIN_REJECTED = 0.85
 
 
 def rasa(*args, timeout=600):
-    env = servers.settings()
+    env = servers.environment()
     return subprocess.run([str(servers.VENV_BIN / "rasa"), *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
@@ -39,7 +42,7 @@ def test_held_out_nlu(tmp_path):
     report = json.loads((tmp_path / "intent_report.json").read_text())
     predictions = [*json.loads((tmp_path / "intent_successes.json").read_text()),
                    *json.loads((tmp_path / "intent_errors.json").read_text())]
-    threshold = fallback_thresholds().threshold
+    threshold, _ = config_thresholds()
 
     def served(p):
         confident = p["intent_prediction"]["confidence"] >= threshold

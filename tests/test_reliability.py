@@ -12,9 +12,10 @@ import uuid
 import pytest
 import requests
 
-from bot.content_store import load_content
-from bot.tools import servers
-from tests.conftest import LOG_DIR, ROOT, new_sender, start_servers, texts
+from bot import servers
+from bot.answers.content_store import load_content
+from bot.settings import ROOT
+from tests.support import LOG_DIR, new_sender, start_servers, texts
 
 CONTENT = load_content()
 TRY_AGAIN = CONTENT.message("try_again").strip()
@@ -148,10 +149,10 @@ def test_make_run_fails_fast_on_broken_content(tmp_path):
     content = tmp_path / "content"
     shutil.copytree(ROOT / "bot" / "content", content)
     (content / "iom.yml").write_text("entries:\n  - id: iom_about\n    answer: [oops\n", encoding="utf-8")
-    env = servers.settings({"IOM_CONTENT_DIR": str(content), "RASA_PORT": str(servers.free_port()),
+    env = servers.environment({"IOM_CONTENT_DIR": str(content), "RASA_PORT": str(servers.free_port()),
                             "ACTION_PORT": str(servers.free_port())})
     started = time.monotonic()
-    result = subprocess.run([str(servers.VENV_BIN / "python"), "-m", "bot.tools.run"], cwd=ROOT, env=env,
+    result = subprocess.run([str(servers.VENV_BIN / "python"), "-m", "bot.run"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and time.monotonic() - started < 30
     assert "iom.yml" in result.stderr and "malformed YAML at line" in result.stderr

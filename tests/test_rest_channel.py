@@ -1,16 +1,34 @@
-"""REST hardening: bad requests get HTTP 400, odd text gets a polite reply, never a 500 or a shared conversation."""
+"""REST hardening: bad requests get HTTP 400, odd text gets a polite reply, never a 500 or a shared conversation.
+
+The channel's own behaviour is tested in-process (tests.support.ChannelApp: the channel mounted the way Rasa
+mounts it, Rasa's turn replaced by FakeRasa); what needs the NLU and the action is tested on the live bot.
+"""
 from __future__ import annotations
 
-import time
+import logging
 
 import pytest
 
-from bot.channels.guard import MAX_MESSAGE_CHARS, WORD_JOINER, screen
-from bot.channels.rest import BadRequest, parse_body
-from bot.content_store import load_content
-from tests.conftest import new_sender, parsed_through_nlu, recorded_user_turns, texts
+from bot.answers.content_store import load_content
+from bot.channels.base import hashed
+from bot.channels.rest import BadRequest, HardenedRestInput, parse_body
+from bot.channels.screening import WORD_JOINER, screen
+from bot.settings import Settings
+from tests.support import (
+    LOG_DIR,
+    ChannelApp,
+    FakeRasa,
+    log_lines,
+    new_sender,
+    parsed_through_nlu,
+    recorded_user_turns,
+    texts,
+)
 
 CONTENT = load_content()
+SETTINGS = Settings()
+LIMIT = SETTINGS.max_message_chars
+WEBHOOK = "/webhooks/rest/webhook"
 
 
 # ---------------------------------------------------------------------------------------------- unit
@@ -25,51 +43,90 @@ def test_parse_body_rejects(raw):
 
 
 def test_screen():
-    assert screen("   \n\t", CONTENT).reply == CONTENT.message("empty_message")
-    long = screen("x" * (MAX_MESSAGE_CHARS + 1), CONTENT)
-    assert long.reply and f"{MAX_MESSAGE_CHARS:,}" in long.reply
-    assert screen("x" * MAX_MESSAGE_CHARS, CONTENT).text == "x" * MAX_MESSAGE_CHARS
-    assert screen('/bot_challenge{"subject": "x"}', CONTENT).text == WORD_JOINER + '/bot_challenge{"subject": "x"}'
+    assert screen("   \n\t", CONTENT, LIMIT).reply == CONTENT.message("empty_message")
+    long = screen("x" * (LIMIT + 1), CONTENT, LIMIT)
+    assert long.reply and f"{LIMIT:,}" in long.reply
+    assert screen("x" * LIMIT, CONTENT, LIMIT).text == "x" * LIMIT
+    command = '/bot_challenge{"subject": "x"}'
+    assert screen(command, CONTENT, LIMIT).text == WORD_JOINER + command
     payload = CONTENT.entries["prio_avrr"].payload
-    assert screen(payload, CONTENT).text == payload
+    assert screen(payload, CONTENT, LIMIT).text == payload
 
 
-# ---------------------------------------------------------------------------------------------- live server
+# ---------------------------------------------------------------------------------------------- in-process
 
-def post(bot, **kwargs):
-    start = time.monotonic()
-    response = bot.session.post(bot.webhook, timeout=10, **kwargs)
-    return response, time.monotonic() - start
+@pytest.fixture
+def rasa() -> FakeRasa:
+    return FakeRasa()
+
+
+@pytest.fixture
+def app(rasa):
+    channel = HardenedRestInput().configure(SETTINGS.replace(turn_timeout=0.5))
+    app = ChannelApp([channel], rasa)
+    yield app
+    app.close()
 
 
 @pytest.mark.parametrize("kwargs", [
-    {"data": b"not json", "headers": {"Content-Type": "application/json"}},
+    {"content": b"not json", "headers": {"Content-Type": "application/json"}},
     {"json": ["a", "b"]},
     {"json": {"message": "When was the office established?"}},
     {"json": {"sender": 12345, "message": "hi"}},
     {"json": {"sender": "x", "message": None}},
     {"json": {"sender": "x" * 1000, "message": "hi"}},
 ])
-def test_bad_requests_get_400_with_a_clear_message(bot, kwargs):
-    response, elapsed = post(bot, **kwargs)
+def test_bad_requests_get_400_with_a_clear_message(app, rasa, kwargs):
+    response = app.post(WEBHOOK, **kwargs)
     assert response.status_code == 400
     assert "error" in response.json() and len(response.json()["error"]) > 10
-    assert elapsed < 1
+    assert rasa.received == []
 
 
 @pytest.mark.parametrize("message", ["", "   ", "\n\t "])
-def test_empty_text_gets_a_polite_prompt(bot, message):
+def test_empty_text_gets_a_polite_prompt_without_a_turn(app, rasa, message):
     sender = new_sender()
-    response, elapsed = post(bot, json={"sender": sender, "message": message})
-    assert response.status_code == 200 and elapsed < 1
+    response = app.post(WEBHOOK, json={"sender": sender, "message": message})
+    assert response.status_code == 200
     assert response.json() == [{"recipient_id": sender, "text": CONTENT.message("empty_message")}]
+    assert rasa.received == []
 
 
-def test_too_long_text_is_refused_politely_without_nlu(bot):
-    response, elapsed = post(bot, json={"sender": new_sender(), "message": "When was it founded? " * 5000})
-    assert response.status_code == 200 and elapsed < 1
-    assert "too long" in response.json()[0]["text"]
+def test_too_long_text_is_refused_politely_without_a_turn(app, rasa):
+    response = app.post(WEBHOOK, json={"sender": new_sender(), "message": "When was it founded? " * 5000})
+    assert response.status_code == 200 and "too long" in response.json()[0]["text"]
+    assert rasa.received == []
 
+
+def test_a_turn_reaches_rasa_with_sender_channel_and_metadata(app, rasa):
+    response = app.post(WEBHOOK, json={"sender": "visitor-1", "message": "hello", "metadata": {"page": "/"}})
+    assert response.json() == [{"recipient_id": "visitor-1", "text": "echo: hello"}]
+    [message] = rasa.received
+    assert (message.sender_id, message.input_channel, message.metadata) == ("visitor-1", "rest", {"page": "/"})
+
+
+@pytest.mark.parametrize("behaviour", ["raise", "silent", "hang"])
+def test_a_failed_turn_answers_try_again_and_logs_an_error(app, rasa, behaviour, caplog):
+    rasa.behaviour = behaviour
+    with caplog.at_level(logging.INFO, logger="iom.turns"):
+        response = app.post(WEBHOOK, json={"sender": "visitor-2", "message": "What is IOM?"})
+    assert response.status_code == 200
+    assert texts(response.json()).strip() == CONTENT.message("try_again").strip()
+    assert "turn without an answer" in caplog.text and "reply=error" in caplog.text
+
+
+def test_one_log_line_per_turn_with_hashed_sender_and_truncated_text(app, caplog):
+    sender = new_sender()
+    with caplog.at_level(logging.INFO, logger="iom.turns"):
+        app.post(WEBHOOK, json={"sender": sender, "message": "When was the Brussels office established?" + " " * 1400})
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("turn ")]
+    assert f"sender={hashed(sender)}" in line and "channel=rest" in line
+    assert "intent=ask_iom" in line and "entry=iom_about" in line and "reply=answer" in line
+    assert "latency_ms=" in line and "chars)" in line
+    assert sender not in caplog.text
+
+
+# ---------------------------------------------------------------------------------------------- live server
 
 @pytest.mark.parametrize("typed", ["/bot_challenge", '/ask_partners{"subject": "media"}', "/restart",
                                    '/ask_history@1.0{"subject": "eurcap"}'])
@@ -96,17 +153,10 @@ def test_conversations_are_kept_apart_by_sender(bot):
     assert "2011" in texts(bot.ask("when was it founded?", sender=b))
 
 
-def test_one_log_line_per_turn_with_hashed_sender_and_truncated_text(bot):
-    from bot.channels.turns import hashed
-    from tests.conftest import LOG_DIR
+def test_the_actions_turn_record_reaches_the_log_line(bot):
+    """The action's decision crosses two processes (action server -> Rasa -> channel) into one log line."""
     sender = new_sender()
-    bot.ask("When was the Brussels office established?" + " " * 1400, sender)
-    deadline = time.monotonic() + 10
-    lines = []
-    while time.monotonic() < deadline and not lines:
-        lines = [l for l in (LOG_DIR / "servers.log").read_text().splitlines() if f"sender={hashed(sender)}" in l]
-        time.sleep(0.2)
-    assert len(lines) == 1
-    assert "intent=ask_history" in lines[0] and "entry=office_established" in lines[0]
-    assert "latency_ms=" in lines[0] and "chars)" in lines[0]
+    bot.ask("When was the Brussels office established?", sender)
+    [line] = log_lines(LOG_DIR / "servers.log", f"turn sender={hashed(sender)}")
+    assert "intent=ask_history" in line and "entry=office_established" in line and "reply=answer" in line
     assert sender not in (LOG_DIR / "servers.log").read_text()

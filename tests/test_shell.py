@@ -5,8 +5,9 @@ import sys
 
 import pexpect
 
-from bot.tools import servers
-from tests.conftest import LOG_DIR, ROOT
+from bot import servers
+from bot.settings import ROOT
+from tests.support import LOG_DIR
 
 
 def test_shell_answers_with_buttons_and_quits(bot_env, tmp_path):
@@ -14,7 +15,7 @@ def test_shell_answers_with_buttons_and_quits(bot_env, tmp_path):
                TRACKER_DB=str(tmp_path / "tracker.db"), TERM="xterm", COLUMNS="120", LINES="40")
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log = open(LOG_DIR / "shell.log", "w")
-    shell = pexpect.spawn(sys.executable, ["-m", "bot.tools.run", "--shell"], cwd=str(ROOT), env=env,
+    shell = pexpect.spawn(sys.executable, ["-m", "bot.run", "--shell"], cwd=str(ROOT), env=env,
                           encoding="utf-8", timeout=240, dimensions=(40, 120))
     shell.logfile_read = log
     try:

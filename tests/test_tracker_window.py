@@ -1,4 +1,4 @@
-"""bot.tracker_store: each turn loads a bounded window, yet nothing is lost and the state is the full state."""
+"""bot.stores.tracker_store: each turn loads a bounded window, yet nothing is lost and the state is the full state."""
 from __future__ import annotations
 
 import asyncio
@@ -7,7 +7,7 @@ import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 
-from bot.tracker_store import StrictSQLTrackerStore
+from bot.stores.tracker_store import StrictSQLTrackerStore
 
 WINDOW = 20
 
@@ -87,7 +87,7 @@ def test_only_the_latest_session_is_loaded(store):
 
 
 def test_a_database_file_removed_under_the_store_fails_loudly_not_into_the_old_file(store, tmp_path):
-    from bot.tracker_store import TrackerStoreUnavailable
+    from bot.stores.tracker_store import TrackerStoreUnavailable
     take_turn(store, "s5", 0, set_slot=True)
     (tmp_path / "t.db").unlink()  # the pooled connection still has the old, now unlinked, file open
     with pytest.raises(TrackerStoreUnavailable):

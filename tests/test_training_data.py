@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.content_store import load_content
-from bot.dialogue import MESSAGE_INTENTS, MORE_INTENT
+from bot.answers.content_store import load_content
+from bot.answers.dialogue import MESSAGE_INTENTS, MORE_INTENT
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,7 +37,7 @@ def test_dev_and_holdout_questions_are_not_in_training_data():
     dev = yaml.safe_load((ROOT / "tests" / "dev_cases.yml").read_text(encoding="utf-8"))["cases"]
     leaked = [t for case in dev for t in case["turns"] if plain(t) in training]
     holdout = yaml.safe_load((ROOT / "tests" / "nlu_holdout.yml").read_text(encoding="utf-8"))["nlu"]
-    leaked += [t for b in holdout for t in (l.strip()[2:] for l in b["examples"].splitlines() if l.strip())
+    leaked += [t for b in holdout for t in (line.strip()[2:] for line in b["examples"].splitlines() if line.strip())
                if plain(t) in training]
     assert not leaked
 
@@ -55,5 +55,5 @@ def test_every_domain_intent_has_a_rule_and_an_answer():
 
 
 def test_subject_lookup_is_in_sync_with_synonyms():
-    from bot.tools.sync_lookup import LOOKUP, render
-    assert LOOKUP.read_text(encoding="utf-8") == render(), "run: python -m bot.tools.sync_lookup"
+    from tools.sync_lookup import LOOKUP, render
+    assert LOOKUP.read_text(encoding="utf-8") == render(), "run: python -m tools.sync_lookup"

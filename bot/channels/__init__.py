@@ -1,1 +1,1 @@
-"""Rasa input channels hardened for public traffic (REST here; socket.io and Slack build on guard.py)."""
+"""The edge: input channels hardened for public traffic, all entering a turn through base.py."""

@@ -1,4 +1,4 @@
-"""REST channel that rejects malformed requests with HTTP 400 and screens text (see guard.py).
+"""REST channel that rejects malformed requests with HTTP 400; text goes through bot/channels/base.py.
 
 Stock RestInput answers 500 to a JSON array, puts requests without `sender` into one shared "default"
 conversation, and lets `/intent{...}` text bypass NLU. Configured in credentials.yml as
@@ -7,19 +7,15 @@ conversation, and lets `/intent{...}` text bypass NLU. Configured in credentials
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any, Awaitable, Callable, Dict, Text
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.guard import preview, screen
-from bot.channels.turns import RecordingOutput, hashed, run_turn
-from bot.content_store import default_store
+from bot.channels.base import FaqChannel, RecordingOutput
 
-log = logging.getLogger(__name__)
 MAX_SENDER_CHARS = 256
 
 
@@ -32,7 +28,7 @@ def parse_body(raw: bytes) -> Dict[str, Any]:
     try:
         body = json.loads(raw or b"")
     except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the body must be JSON: {\"sender\": \"<conversation id>\", \"message\": \"<text>\"}")
+        raise BadRequest('the body must be JSON: {"sender": "<conversation id>", "message": "<text>"}') from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object with 'sender' and 'message'")
     sender, message, metadata = body.get("sender"), body.get("message"), body.get("metadata")
@@ -51,7 +47,7 @@ class RecordingCollector(RecordingOutput, CollectingOutputChannel):
     pass
 
 
-class HardenedRestInput(InputChannel):
+class HardenedRestInput(FaqChannel):
     @classmethod
     def name(cls) -> Text:
         return "rest"
@@ -69,14 +65,8 @@ class HardenedRestInput(InputChannel):
                 body = parse_body(request.body)
             except BadRequest as exc:
                 return response.json({"error": str(exc)}, status=400)
-            sender = body["sender"]
-            screened = screen(body["message"], default_store().get())
-            if screened.reply is not None:
-                log.info("rest: answered without NLU for sender %s: %r", hashed(sender), preview(body["message"]))
-                return response.json([{"recipient_id": sender, "text": screened.reply}])
             collector = RecordingCollector()
-            await run_turn(on_new_message, UserMessage(screened.text, collector, sender, input_channel=self.name(),
-                                                       metadata=body["metadata"]), body["message"])
+            await self.handle_text(on_new_message, body["message"], body["sender"], collector, body["metadata"])
             return response.json(collector.messages)
 
         return webhook

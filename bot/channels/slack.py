@@ -7,22 +7,22 @@ Stock SlackInput/SlackBot (Rasa 3.6.21):
 - compares Content-Type exactly, answers 500 to payloads it does not understand, and cannot be pointed at
   another Web API base URL.
 Here: events are deduplicated by id whatever the retry reason (in Redis when REDIS_HOST is set, so a retry
-that nginx sends to another replica is not answered twice; in process otherwise); buttons are Block Kit actions (5 per block,
-never dropped); replies go in the thread the question was asked in; `SLACK_API_URL` sets the Web API base
-URL. Secrets come from the environment (`SLACK_TOKEN`, `SLACK_SIGNING_SECRET`, optional `SLACK_CHANNEL`);
-without them the webhook answers 503 and the rest of the assistant runs as usual.
+that nginx sends to another replica is not answered twice; in process otherwise); buttons are Block Kit
+actions (5 per block, never dropped); replies go in the thread the question was asked in; `SLACK_API_URL` sets
+the Web API base URL. Secrets come from the settings (`SLACK_TOKEN`, `SLACK_SIGNING_SECRET`, optional
+`SLACK_CHANNEL`); without them the webhook answers 503 and the rest of the assistant runs as usual. Text goes
+through bot/channels/base.py.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-import os
 import re
 import time
 from collections import OrderedDict
 from http import HTTPStatus
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Coroutine, Dict, List, Optional, Text
 from urllib.parse import parse_qs
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -31,39 +31,29 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.guard import preview, screen
-from bot.channels.turns import RecordingOutput, hashed, run_turn
-from bot.content_store import default_store
+from bot.channels.base import FaqChannel, RecordingOutput
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 BUTTONS_PER_BLOCK = 5
 MAX_BUTTON_BLOCKS = 5  # 25 buttons: more than any entry has (content allows 5)
 SEEN_EVENTS = 10_000
 SEEN_EVENT_TTL_S = 3600  # Slack retries within minutes
+SEEN_EVENT_KEY = "iom:slack:event:"
+BUTTON_TEXT_CHARS = 75  # Slack's limit for a button's text
+REDIS_TIMEOUT_S = 1  # a slow Redis must not delay the 3 s answer Slack expects
 
 
-def shared_event_ids():
-    """The scale profile's Redis (REDIS_HOST/PORT/PASSWORD, as for the lock store), or None."""
-    if not os.environ.get("REDIS_HOST"):
+def shared_event_ids(config: Settings):
+    """The scale profile's Redis (the lock store's), or None without one."""
+    if not config.redis_host:
         return None
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
-    return redis.Redis(host=os.environ["REDIS_HOST"], port=int(os.environ.get("REDIS_PORT", "6379")),
-                       password=os.environ.get("REDIS_PASSWORD") or None, db=1, socket_timeout=1,
-                       socket_connect_timeout=1, retry_on_error=[redis.ConnectionError], retry=Retry(NoBackoff(), 1))
-
-
-def slack_settings() -> Dict[str, Optional[str]]:
-    return {"token": os.environ.get("SLACK_TOKEN") or None,
-            "signing_secret": os.environ.get("SLACK_SIGNING_SECRET") or None,
-            "channel": os.environ.get("SLACK_CHANNEL") or None,
-            "api_url": os.environ.get("SLACK_API_URL") or "https://slack.com/api/"}
-
-
-def slack_enabled() -> bool:
-    settings = slack_settings()
-    return bool(settings["token"] and settings["signing_secret"])
+    return redis.Redis(host=config.redis_host, port=config.redis_port, password=config.redis_password,
+                       db=config.redis_db, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S,
+                       retry_on_error=[redis.ConnectionError], retry=Retry(NoBackoff(), 1))
 
 
 def to_mrkdwn(markdown: str) -> str:
@@ -89,8 +79,8 @@ class SlackOutput(RecordingOutput, SlackBot):
         blocks: List[Dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
         for start in range(0, min(len(buttons), BUTTONS_PER_BLOCK * MAX_BUTTON_BLOCKS), BUTTONS_PER_BLOCK):
             blocks.append({"type": "actions", "elements": [
-                {"type": "button", "text": {"type": "plain_text", "text": b["title"][:75]}, "value": b["payload"],
-                 "action_id": f"faq_{start + i}"}
+                {"type": "button", "text": {"type": "plain_text", "text": b["title"][:BUTTON_TEXT_CHARS]},
+                 "value": b["payload"], "action_id": f"faq_{start + i}"}
                 for i, b in enumerate(buttons[start:start + BUTTONS_PER_BLOCK])]})
         await self._post_message(channel=self.slack_channel or recipient_id, text=text, blocks=blocks)
 
@@ -100,24 +90,29 @@ class SlackOutput(RecordingOutput, SlackBot):
                                  **json_message)
 
 
-class HardenedSlackInput(SlackInput):
+class HardenedSlackInput(FaqChannel, SlackInput):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
-        credentials = credentials or {}
-        settings = slack_settings()
-        channel = cls(settings["token"] or "", settings["channel"], credentials.get("proxy"),
-                      "x-slack-retry-reason", "x-slack-retry-num", None, True,
-                      settings["signing_secret"] or "disabled", "thread")
-        channel.enabled = slack_enabled()
-        channel.api_url = settings["api_url"]
-        channel.seen_events: "OrderedDict[str, float]" = OrderedDict()
-        channel.shared_seen = shared_event_ids()
-        log.info("Slack: %s", "enabled" if channel.enabled else
+        return cls.from_settings(credentials)
+
+    @classmethod
+    def from_settings(cls, credentials: Optional[Dict[Text, Any]] = None,
+                      config: Optional[Settings] = None) -> "HardenedSlackInput":
+        channel = cls("", None, (credentials or {}).get("proxy"), "x-slack-retry-reason", "x-slack-retry-num",
+                      None, True, "disabled", "thread")
+        channel.configure(config)
+        config = channel.settings
+        channel.slack_token, channel.slack_channel = config.slack_token or "", config.slack_channel
+        channel.slack_signing_secret = config.slack_signing_secret or "disabled"
+        channel.seen_events = OrderedDict()
+        channel.shared_seen = shared_event_ids(config)
+        log.info("Slack: %s", "enabled" if config.slack_enabled else
                  "disabled (set SLACK_TOKEN and SLACK_SIGNING_SECRET to enable)")
         return channel
 
     def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None) -> SlackOutput:
-        return SlackOutput(self.slack_token, channel or self.slack_channel, thread_id, self.proxy, self.api_url)
+        return SlackOutput(self.slack_token, channel or self.slack_channel, thread_id, self.proxy,
+                           self.settings.slack_api_url)
 
     def _first_time(self, event_id: Optional[str]) -> bool:
         """False if this event was handled already (Slack retries deliver it again)."""
@@ -126,7 +121,7 @@ class HardenedSlackInput(SlackInput):
         if self.shared_seen is not None:
             import redis
             try:
-                return bool(self.shared_seen.set(f"iom:slack:event:{event_id}", 1, nx=True, ex=SEEN_EVENT_TTL_S))
+                return bool(self.shared_seen.set(SEEN_EVENT_KEY + event_id, 1, nx=True, ex=SEEN_EVENT_TTL_S))
             except redis.RedisError as exc:  # keep answering; duplicates across replicas become possible
                 log.warning("Slack event dedup: Redis unavailable (%s); using this replica's memory", exc)
         if event_id in self.seen_events:
@@ -138,18 +133,13 @@ class HardenedSlackInput(SlackInput):
 
     async def _answer(self, on_new_message, text: str, user: str, channel: Optional[str],
                       thread_ts: Optional[str], users: List[str]) -> None:
-        output = self.get_output_channel(channel, thread_ts)
         sender = self._get_conversation_id(user, channel, thread_ts)
-        screened = screen(text, default_store().get())
-        if screened.reply is not None:
-            log.info("slack: answered without NLU for %s: %r", hashed(sender), preview(text))
-            await output.send_text_message(sender, screened.reply)
-            return
         metadata = {"out_channel": channel, "thread_id": thread_ts, "users": users}
-        await run_turn(on_new_message, UserMessage(screened.text, output, sender, input_channel=self.name(),
-                                                   metadata=metadata), text)
+        await self.handle_text(on_new_message, text, sender, self.get_output_channel(channel, thread_ts), metadata)
 
-    def _in_background(self, coroutine: Awaitable) -> None:
+    seen_events: "OrderedDict[str, float]"
+
+    def _in_background(self, coroutine: Coroutine[Any, Any, None]) -> None:
         # Slack wants an answer within 3 s; the reply goes out through the Web API.
         task = asyncio.create_task(coroutine)
         self._background_tasks.add(task)
@@ -160,11 +150,11 @@ class HardenedSlackInput(SlackInput):
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request):
-            return response.json({"status": "ok" if self.enabled else "disabled"})
+            return response.json({"status": "ok" if self.settings.slack_enabled else "disabled"})
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request):
-            if not self.enabled:
+            if not self.settings.slack_enabled:
                 return response.text("Slack is not configured on this server", status=HTTPStatus.SERVICE_UNAVAILABLE)
             if not self.is_request_from_slack_authentic(request):
                 return response.text("invalid or stale X-Slack-Signature", status=HTTPStatus.UNAUTHORIZED)

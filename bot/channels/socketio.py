@@ -4,16 +4,15 @@ Stock SocketIOInput (Rasa 3.6.21):
 - calls `sio.enter_room(...)` without `await`; with python-socketio >= 5.10 that is a coroutine, so with
   `session_persistence: true` the socket never joins its session room and every reply is lost (rasa#13027);
 - builds `AsyncServer(cors_allowed_origins=[])`, which turns origin checking off: any site may connect;
-- passes any payload on: a non-dict event crashes the handler, and text is not screened (see guard.py);
+- passes any payload on: a non-dict event crashes the handler, and text is not screened (see screening.py);
 - splits replies on blank lines, breaking Markdown lists into separate bubbles.
 Configured in credentials.yml as `bot.channels.socketio.HardenedSocketIOInput`; allowed origins come from
-`WEB_ORIGINS` (comma-separated), by default the demo page's own origin.
+`WEB_ORIGINS` (bot/settings.py), by default the demo page's own origin. Text goes through bot/channels/base.py.
 """
 from __future__ import annotations
 
 import inspect
 import logging
-import os
 import uuid
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
@@ -22,20 +21,10 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIO
 from sanic import Blueprint, response
 from socketio import AsyncServer
 
-from bot.channels.guard import preview, screen
-from bot.channels.turns import RecordingOutput, hashed, run_turn
-from bot.content_store import default_store
+from bot.channels.base import FaqChannel, RecordingOutput
 
 log = logging.getLogger(__name__)
 MAX_SESSION_ID_CHARS = 256
-
-
-def allowed_origins() -> List[str]:
-    configured = os.environ.get("WEB_ORIGINS")
-    if configured:
-        return [o.strip() for o in configured.split(",") if o.strip()]
-    port = os.environ.get("WEB_PORT", "8080")
-    return [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
 
 
 class WholeMessageOutput(RecordingOutput, SocketIOOutput):
@@ -50,7 +39,7 @@ class WholeMessageOutput(RecordingOutput, SocketIOOutput):
         await self._send_message(recipient_id, {"text": text.strip(), "quick_replies": quick_replies})
 
 
-class HardenedSocketIOInput(SocketIOInput):
+class HardenedSocketIOInput(FaqChannel, SocketIOInput):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         credentials = credentials or {}
@@ -64,7 +53,7 @@ class HardenedSocketIOInput(SocketIOInput):
         return WholeMessageOutput(self.sio, self.bot_message_evt) if self.sio else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        origins = allowed_origins()
+        origins = list(self.settings.allowed_origins)
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origins)
         blueprint = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
@@ -102,16 +91,9 @@ class HardenedSocketIOInput(SocketIOInput):
                 sender = session_id
             else:
                 sender = sid
-            output = WholeMessageOutput(sio, self.bot_message_evt)
-            text = data.get("message", "")
-            screened = screen(text, default_store().get())
-            if screened.reply is not None:
-                log.info("socket.io: answered without NLU for %s: %r", hashed(sender), preview(text))
-                await output.send_text_message(sender, screened.reply)
-                return
             metadata = data.get(self.metadata_key)
-            await run_turn(on_new_message, UserMessage(screened.text, output, sender, input_channel=self.name(),
-                                                       metadata=metadata if isinstance(metadata, dict) else None),
-                           text)
+            await self.handle_text(on_new_message, data.get("message", ""), sender,
+                                   WholeMessageOutput(sio, self.bot_message_evt),
+                                   metadata if isinstance(metadata, dict) else None)
 
         return blueprint

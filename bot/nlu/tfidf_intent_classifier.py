@@ -21,8 +21,8 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.nlu.tokenizers.tokenizer import Tokenizer
 from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.tokenizers.tokenizer import Tokenizer
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -47,8 +47,9 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  model: Optional[Any] = None) -> None:
         self.config = {**self.get_default_config(), **config}
-        self._storage, self._resource, self.model = model_storage, resource, model
-        self._fast = None  # analyzers and weights for _probabilities, built on first use
+        self._storage, self._resource = model_storage, resource
+        self.model: Any = model
+        self._fast: Optional[List[Any]] = None  # analyzers and weights for _probabilities, built on first use
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -89,7 +90,7 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
         classes = [str(c) for c in self.model.classes_]
         weight = float(self.config["blend_with_previous"])
         for message in messages:
-            confidences = dict(zip(classes, self._probabilities(self._document(message)).tolist()))
+            confidences = dict(zip(classes, self._probabilities(self._document(message)).tolist(), strict=True))
             previous = {r["name"]: r["confidence"] for r in message.get(INTENT_RANKING_KEY) or []}
             if weight and previous:
                 confidences = {name: weight * previous.get(name, 0.0) + (1 - weight) * ours

@@ -17,7 +17,7 @@ from typing import Dict, List
 import requests
 import yaml
 
-CASES_FILE = Path(__file__).resolve().parents[2] / "tests" / "dev_cases.yml"
+CASES_FILE = Path(__file__).resolve().parents[1] / "tests" / "dev_cases.yml"
 # The facts an out-of-scope reply must not contain (from the header of dev_cases.yml).
 FACT_MARKERS = ["2011", "1951", "175 ", "Lisbon", "EURCAP", "Readmission", "AVRR", "Border Management",
                 "trade union", "think tank", "2030", "Election", "diaspora", "Assisted Voluntary"]

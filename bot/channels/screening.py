@@ -1,4 +1,4 @@
-"""Checks every channel applies to user text before it reaches Rasa.
+"""Checks every channel applies to user text before it reaches Rasa (called by bot/channels/base.py).
 
 - empty or whitespace-only text gets a polite prompt, and text over the length cap a polite "too long"
   reply, both without running NLU;
@@ -8,13 +8,11 @@
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Optional
 
-from bot.content_store import Content
+from bot.answers.content_store import Content
 
-MAX_MESSAGE_CHARS = int(os.environ.get("MAX_MESSAGE_CHARS", "2000"))
 COMMAND_PREFIX = "/"
 WORD_JOINER = "\u2060"  # invisible; not whitespace, so Rasa's `.strip()` keeps it and sees no "/"
 # Commands besides the buttons' payloads: the widget's `initPayload`, which opens with a greeting.
@@ -28,7 +26,7 @@ class Screened:
     reply: Optional[str] = None
 
 
-def screen(text: str, content: Content, limit: int = MAX_MESSAGE_CHARS) -> Screened:
+def screen(text: str, content: Content, limit: int) -> Screened:
     if len(text) > limit:
         return Screened(reply=content.message("too_long", length=f"{len(text):,}", limit=f"{limit:,}"))
     stripped = text.strip()
@@ -39,6 +37,9 @@ def screen(text: str, content: Content, limit: int = MAX_MESSAGE_CHARS) -> Scree
     return Screened(text=text)
 
 
-def preview(text: str, limit: int = 80) -> str:
+PREVIEW_CHARS = 80
+
+
+def preview(text: str, limit: int = PREVIEW_CHARS) -> str:
     """User text shortened for logs."""
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} chars)"

@@ -14,8 +14,8 @@ Here every step is one atomic Redis operation (Lua scripts run atomically):
 - release: remove the ticket from the queue and delete its key.
 Waiting tickets poll every `poll_interval` seconds with the asyncio Redis client.
 
-endpoints (scale profile): `lock_store: {type: bot.lock_store.TicketRedisLockStore, url, port, db, password,
-key_prefix, lock_lifetime, poll_interval}`.
+endpoints (scale profile): `lock_store: {type: bot.stores.lock_store.TicketRedisLockStore, url, port, db,
+password, key_prefix, lock_lifetime, poll_interval}`.
 """
 from __future__ import annotations
 
@@ -27,14 +27,19 @@ from typing import AsyncGenerator, Dict, Optional, Text
 
 import redis
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry as AsyncRetry
-from redis.backoff import NoBackoff
-from redis.retry import Retry as SyncRetry
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
+from redis.retry import Retry as SyncRetry
 
 log = logging.getLogger(__name__)
+DEFAULT_LOCK_LIFETIME_S = 3.0  # how long a dead replica can hold a conversation; live ones renew
+RENEWALS_PER_LIFETIME = 3  # a live holder renews its ticket this often per lifetime
+QUEUE_LIFETIMES = 4  # an idle conversation's counter and queue expire after this many lifetimes
+DEFAULT_POLL_INTERVAL_S = 0.01
+DEFAULT_SOCKET_TIMEOUT_S = 5.0
 
 ISSUE = """
 local n = redis.call('INCR', KEYS[1])
@@ -78,11 +83,11 @@ class TicketRedisLockStore(LockStore):
         self.connection = dict(host=(endpoint_config.url if endpoint_config else None) or options.get("host")
                                or "localhost", port=int(options.get("port", 6379)), db=int(options.get("db", 1)),
                                password=options.get("password") or None,
-                               socket_timeout=float(options.get("socket_timeout", 5)),
-                               socket_connect_timeout=float(options.get("socket_timeout", 5)))
+                               socket_timeout=float(options.get("socket_timeout", DEFAULT_SOCKET_TIMEOUT_S)),
+                               socket_connect_timeout=float(options.get("socket_timeout", DEFAULT_SOCKET_TIMEOUT_S)))
         self.prefix = f"{options.get('key_prefix') or 'iom'}:lock:"
-        self.lock_lifetime = float(options.get("lock_lifetime", 3))
-        self.poll_interval = float(options.get("poll_interval", 0.01))
+        self.lock_lifetime = float(options.get("lock_lifetime", DEFAULT_LOCK_LIFETIME_S))
+        self.poll_interval = float(options.get("poll_interval", DEFAULT_POLL_INTERVAL_S))
         self.sync = redis.Redis(**self.connection, retry_on_error=[redis.ConnectionError],
                                 retry=SyncRetry(NoBackoff(), 1))
         self.sync.ping()  # fail at start-up, naming Redis, rather than on the first message
@@ -108,7 +113,8 @@ class TicketRedisLockStore(LockStore):
 
     def _issue_args(self, conversation_id: Text):
         counter, queue, ticket_prefix = self._keys(conversation_id)
-        return ISSUE, 2, counter, queue, ticket_prefix, self._ms(4 * self.lock_lifetime), self._ms(self.lock_lifetime)
+        return (ISSUE, 2, counter, queue, ticket_prefix, self._ms(QUEUE_LIFETIMES * self.lock_lifetime),
+                self._ms(self.lock_lifetime))
 
     async def issue(self, conversation_id: Text) -> int:
         return int(await self._client().eval(*self._issue_args(conversation_id)))
@@ -141,10 +147,10 @@ class TicketRedisLockStore(LockStore):
     async def _renew_until_cancelled(self, conversation_id: Text, ticket: int) -> None:
         counter, queue, ticket_prefix = self._keys(conversation_id)
         while True:
-            await asyncio.sleep(self.lock_lifetime / 3)
+            await asyncio.sleep(self.lock_lifetime / RENEWALS_PER_LIFETIME)
             try:
                 await self._client().eval(RENEW, 2, counter, queue, ticket_prefix, ticket,
-                                          self._ms(4 * self.lock_lifetime), self._ms(self.lock_lifetime))
+                                          self._ms(QUEUE_LIFETIMES * self.lock_lifetime), self._ms(self.lock_lifetime))
             except redis.RedisError as exc:  # the turn itself will report Redis being down
                 log.warning("could not renew lock ticket %s (%s)", ticket, exc)
 

@@ -35,10 +35,10 @@ from typing import Dict, List
 import aiohttp
 import yaml
 
-from bot.tools import servers
-from bot.tools.evaluate import evaluate
+from bot import servers
+from bot.settings import ROOT
+from tools.evaluate import evaluate
 
-ROOT = servers.ROOT
 OUT = ROOT / "bench"
 WORK = ROOT / "var" / "bench"
 CONVERSATION = ["Hello", "What does the Brussels office do?", "when was it established?", "why then?",
@@ -48,7 +48,7 @@ HUGE_TIMEOUT_S = 60
 DOC = ROOT / "docs" / "benchmarks.md"
 DOC_TEMPLATE = """# Benchmarks
 
-Written by `make bench` (bot/tools/bench.py) on {date}. Reproduce: `make bench` (about 30 min from a fresh
+Written by `make bench` (tools/bench.py) on {date}. Reproduce: `make bench` (about 30 min from a fresh
 clone, of which ~10 min train both Rasa models; later runs reuse the models while their inputs are unchanged).
 
 Machine: {machine}.
@@ -183,8 +183,9 @@ def nlu_examples(path: Path):
 
 def held_out_scores(predicted: List[str], expected: List[str]) -> Dict[str, float]:
     from sklearn.metrics import accuracy_score, f1_score
-    in_scope = [p == e for p, e in zip(predicted, expected) if e != "out_of_scope"]
-    rejected = [p in ("out_of_scope", "nlu_fallback") for p, e in zip(predicted, expected) if e == "out_of_scope"]
+    pairs = list(zip(predicted, expected, strict=True))
+    in_scope = [p == e for p, e in pairs if e != "out_of_scope"]
+    rejected = [p in ("out_of_scope", "nlu_fallback") for p, e in pairs if e == "out_of_scope"]
     return {"accuracy": accuracy_score(expected, predicted),
             "macro_f1": f1_score(expected, predicted, average="macro", zero_division=0),
             "in_scope_right": sum(in_scope) / len(in_scope), "out_of_scope_rejected": sum(rejected) / len(rejected)}
@@ -259,7 +260,10 @@ def train(candidate: Candidate, env: Dict[str, str], retrain: bool) -> Dict[str,
 def serve_and_measure(candidate: Candidate, env: Dict[str, str], repeats: int) -> Dict[str, object]:
     env = {**env, "RASA_PORT": str(servers.free_port()),
            "TRACKER_DB": str(WORK / candidate.name / f"tracker-{uuid.uuid4().hex[:6]}.db")}
-    command = [str(servers.VENV_BIN / "rasa"), "run", "--model", str(candidate.model), "--endpoints",
+    # Ours starts through bot.server (our Rasa patches installed first); stock is plain `rasa run`.
+    rasa = [str(servers.VENV_BIN / "python"), "-m", "bot.server"] if candidate.name == "ours" else \
+        [str(servers.VENV_BIN / "rasa")]
+    command = [*rasa, "run", "--model", str(candidate.model), "--endpoints",
                str(candidate.endpoints), "--credentials", str(candidate.credentials), "--port", env["RASA_PORT"],
                "--interface", "127.0.0.1"]
     url = f"http://127.0.0.1:{env['RASA_PORT']}/webhooks/rest/webhook"
@@ -286,7 +290,7 @@ def serve_and_measure(candidate: Candidate, env: Dict[str, str], repeats: int) -
 def scale_section(repeats: int) -> Dict[str, object]:
     """50 concurrent conversations through nginx (PostgreSQL + Redis, 2 action servers): 1 replica, 2 replicas,
     and 1 replica running 2 Sanic workers (possible because the lock store is shared)."""
-    from bot.tools.scale import Topology, free_ports, scale_settings
+    from tools.scale import Topology, free_ports, scale_settings
     results: Dict[str, object] = {}
     for label, replicas, workers in (("1 replica", 1, 1), ("2 replicas", 2, 1), ("1 replica x 2 workers", 1, 2)):
         base = WORK / f"scale-{replicas}-{workers}"
@@ -308,7 +312,7 @@ def scale_section(repeats: int) -> Dict[str, object]:
 
 
 def scale_available() -> bool:
-    from bot.tools.scale import pg_bin_dir
+    from tools.scale import pg_bin_dir
     try:
         pg_bin_dir()
     except SystemExit:
@@ -334,16 +338,17 @@ def table(results: Dict[str, Dict[str, object]]) -> List[str]:
     row("start-up until REST answers", lambda r: r["startup_s"], " s", 1)
     row("resident memory (Rasa process)", lambda r: r["rss_mb"], " MB")
     for users in ("1", "10", "50"):
-        row(f"{users} concurrent: messages/s", lambda r: r["load"][users]["msgs_per_s"], "", 1)
+        row(f"{users} concurrent: messages/s", lambda r, u=users: r["load"][u]["msgs_per_s"], "", 1)
         for p in ("p50", "p95", "p99"):
-            row(f"{users} concurrent: {p}", lambda r: r["load"][users][f"{p}_ms"], " ms",
-                baseline=f"{tfidf['predict_ms_per_message']:.2f} ms (in-process)" if p == "p50" and users == "1" else "-")
+            in_process = f"{tfidf['predict_ms_per_message']:.2f} ms (in-process)"
+            row(f"{users} concurrent: {p}", lambda r, u=users, q=p: r["load"][u][f"{q}_ms"], " ms",
+                baseline=in_process if p == "p50" and users == "1" else "-")
     row("turn 1-20 of one conversation", lambda r: r["long_conversation"]["turn_1_20_ms"], " ms")
     row("turn 280-300 of one conversation", lambda r: r["long_conversation"]["turn_280_300_ms"], " ms")
     row("turn 280-300 / turn 1-20", lambda r: r["long_conversation"]["ratio"], "", 2, ratio=False)
-    rows.append(f"| 1 MB message | refused before NLU (HTTP {ours['huge_message']['statuses'][0]}) in "
-                f"{ours['huge_message']['ms']:.0f} ms | processed by NLU (HTTP {stock['huge_message']['statuses'][0]}) in "
-                f"{stock['huge_message']['ms']:.0f} ms | - | - |")
+    ours_huge, stock_huge = ours["huge_message"], stock["huge_message"]
+    rows.append(f"| 1 MB message | refused before NLU (HTTP {ours_huge['statuses'][0]}) in {ours_huge['ms']:.0f} ms "
+                f"| processed by NLU (HTTP {stock_huge['statuses'][0]}) in {stock_huge['ms']:.0f} ms | - | - |")
     for category in ("answer", "out_of_scope", "chitchat", "context"):
         rows.append(f"| dev set: {category} | {ours['dev'][category]:.0%} | {stock['dev'][category]:.0%} | - | - |")
     for label, key, sub in (("held-out intent accuracy (raw)", "raw", "accuracy"),
@@ -374,7 +379,7 @@ def main() -> int:
     if args.report:
         return report(json.loads((OUT / "results.json").read_text()))
     WORK.mkdir(parents=True, exist_ok=True)
-    env = servers.settings({"ACTION_PORT": str(servers.free_port())})
+    env = servers.environment({"ACTION_PORT": str(servers.free_port())})
     results: Dict[str, Dict[str, object]] = {}
     with open(WORK / "actions-server.log", "wb") as log:
         actions = servers.start(servers.action_server_command(env), env, stdout=log, stderr=subprocess.STDOUT)

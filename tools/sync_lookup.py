@@ -2,7 +2,7 @@
 
 The RegexEntityExtractor finds these words wherever they appear ("What does AVRR mean?"), where the CRF
 alone misses unseen contexts; synonyms.yml stays the one place to add a form. `make` regenerates the file
-and a test checks it is in sync. Usage: python -m bot.tools.sync_lookup [--check]
+and a test checks it is in sync. Usage: python -m tools.sync_lookup [--check]
 """
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SYNONYMS = ROOT / "data" / "nlu" / "synonyms.yml"
 LOOKUP = ROOT / "data" / "nlu" / "lookup_subject.yml"
-HEADER = "# Generated from synonyms.yml by `python -m bot.tools.sync_lookup`; do not edit.\n"
+HEADER = "# Generated from synonyms.yml by `python -m tools.sync_lookup`; do not edit.\n"
 
 
 def render() -> str:

@@ -4,7 +4,7 @@
    read returns no tracker, so the user silently starts a new conversation, and a failed write goes to an
    in-memory store that a restart loses. Here a database error is logged as an error and raised as
    `TrackerStoreUnavailable`, a BaseException that FailSafeTrackerStore's `except Exception` lets through,
-   so the channel (bot/channels/turns.py) answers "please try again" instead of forgetting the conversation.
+   so the channel (bot/channels/base.py) answers "please try again" instead of forgetting the conversation.
 
 2. A bounded window. Stock SQLTrackerStore loads and replays every event of the session on every turn, and
    Rasa then featurizes, rule-matches and sends to the action server the whole tracker: at turn 300 a turn
@@ -21,7 +21,7 @@
    the one the connection opened: a database file deleted or replaced under the server gets a fresh
    connection (and a loud error if it is unusable) instead of writes into the old, unlinked file.
 
-Configured in endpoints.yml as `type: bot.tracker_store.StrictSQLTrackerStore` (works for SQLite and
+Configured in endpoints.yml as `type: bot.stores.tracker_store.StrictSQLTrackerStore` (SQLite and
 PostgreSQL).
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, NoReturn, Optional, Text
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
@@ -37,10 +37,9 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
-import bot.rasa_patches  # noqa: F401  (cached event-class lookup used when replaying events)
-
 log = logging.getLogger(__name__)
 DEFAULT_WINDOW = 60  # events, ~12 turns of this assistant
+SQLITE_POOL_SIZE = 2  # the store runs synchronously in the event loop: one connection in use at a time
 STORED_MARK = "_iom_events_stored"  # how many of tracker.events are already in the database
 
 
@@ -62,6 +61,8 @@ class TrackerStoreUnavailable(BaseException):
 
 
 class StrictSQLTrackerStore(SQLTrackerStore):
+    engine: sa.engine.Engine
+
     def __init__(self, *args: Any, window: int = DEFAULT_WINDOW, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.window = int(window)
@@ -70,7 +71,7 @@ class StrictSQLTrackerStore(SQLTrackerStore):
             self.engine = sa.create_engine(self.engine.url, pool_pre_ping=True,
                                            **create_engine_kwargs(self.engine.url))
         elif self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
-            self.engine = sa.create_engine(self.engine.url, poolclass=sa.pool.QueuePool, pool_size=2,
+            self.engine = sa.create_engine(self.engine.url, poolclass=sa.pool.QueuePool, pool_size=SQLITE_POOL_SIZE,
                                            connect_args={"check_same_thread": False})
             path = self.engine.url.database
             sa.event.listen(self.engine, "connect", lambda _c, record: record.info.update(file=_identity(path)))
@@ -79,7 +80,7 @@ class StrictSQLTrackerStore(SQLTrackerStore):
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
             replaced.dispose()
 
-    def _fail(self, operation: str, exc: Exception) -> None:
+    def _fail(self, operation: str, exc: Exception) -> NoReturn:
         log.error("TRACKER STORE UNAVAILABLE: cannot %s the conversation of a sender (%s: %s)", operation,
                   type(exc).__name__, exc)
         raise TrackerStoreUnavailable(f"{operation} failed: {exc}") from exc
@@ -101,6 +102,7 @@ class StrictSQLTrackerStore(SQLTrackerStore):
             return await super().retrieve_full_tracker(conversation_id)
         except Exception as exc:  # noqa: BLE001
             self._fail("read", exc)
+            raise  # _fail raises; this line only tells the type checker
 
     async def save(self, tracker: DialogueStateTracker) -> Any:
         try:

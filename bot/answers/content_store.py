@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
+from bot.settings import CONTENT_DIR
+
 log = logging.getLogger(__name__)
 
-CONTENT_DIR = Path(__file__).resolve().parent / "content"
 SEED_FILE = "seed.txt"
 MESSAGES_FILE = "messages.yml"
 MAX_FOLLOWUPS = 5
@@ -75,7 +76,7 @@ class Content:
     entries: Mapping[str, Entry]
     messages: Mapping[str, str]
     menu: Tuple[str, ...]
-    by_key: Mapping[Tuple[str, Optional[str]], Entry] = field(default_factory=dict)
+    by_key: Mapping[Tuple[Optional[str], Optional[str]], Entry] = field(default_factory=dict)
     payloads: frozenset = frozenset()
     by_subject: Mapping[str, Entry] = field(default_factory=dict)
     subject_intents: frozenset = frozenset()  # intents with per-subject entries (partners, priorities…)
@@ -116,13 +117,15 @@ def _read_yaml(path: Path):
         raise ContentError(path.name, f"malformed YAML{where}: {getattr(exc, 'problem', exc)}") from None
 
 
-def _text(raw: dict, key: str, file: str, entry: str, required: bool = True) -> Optional[str]:
+def _text(raw: dict, key: str, file: str, entry: str) -> str:
     value = raw.get(key)
-    if value is None and not required:
-        return None
     if not isinstance(value, str) or not value.strip():
         raise ContentError(file, "must be a non-empty string", entry, key)
     return value.strip()
+
+
+def _optional_text(raw: dict, key: str, file: str, entry: str) -> Optional[str]:
+    return None if raw.get(key) is None else _text(raw, key, file, entry)
 
 
 def _id_list(raw: dict, key: str, file: str, entry: str) -> Tuple[str, ...]:
@@ -149,8 +152,8 @@ def _parse_entry(raw, file: str, index: int, seed: str) -> Entry:
     for quote in sources:
         if normalise(quote) not in seed:
             raise ContentError(file, f"not found verbatim in the seed text: {quote[:80]!r}", entry_id, "source")
-    intent = _text(raw, "intent", file, entry_id, required=False)
-    subject = _text(raw, "subject", file, entry_id, required=False)
+    intent = _optional_text(raw, "intent", file, entry_id)
+    subject = _optional_text(raw, "subject", file, entry_id)
     if subject and not intent:
         raise ContentError(file, "a subject needs an intent", entry_id, "subject")
     followups = _id_list(raw, "followups", file, entry_id)
@@ -159,7 +162,7 @@ def _parse_entry(raw, file: str, index: int, seed: str) -> Entry:
     return Entry(
         id=entry_id, file=file, intent=intent, subject=subject, followups=followups,
         title=_text(raw, "title", file, entry_id), answer=_text(raw, "answer", file, entry_id),
-        more=_text(raw, "more", file, entry_id, required=False),
+        more=_optional_text(raw, "more", file, entry_id),
         source=tuple(normalise(s) for s in sources),
     )
 
@@ -190,7 +193,7 @@ def load_content(directory: Path = CONTENT_DIR) -> Content:
     messages, menu = _parse_messages(_read_yaml(directory / MESSAGES_FILE), MESSAGES_FILE)
 
     entries: Dict[str, Entry] = {}
-    by_key: Dict[Tuple[str, Optional[str]], Entry] = {}
+    by_key: Dict[Tuple[Optional[str], Optional[str]], Entry] = {}
     subjects: Dict[str, Entry] = {}
     for path in sorted(directory.glob("*.yml")):
         if path.name == MESSAGES_FILE:
@@ -273,12 +276,7 @@ class ContentStore:
             return self._content
 
 
-_default_store: Optional[ContentStore] = None
-
-
-def default_store() -> ContentStore:
-    """The process-wide store for `CONTENT_DIR` (or `$IOM_CONTENT_DIR`)."""
-    global _default_store
-    if _default_store is None:
-        _default_store = ContentStore(Path(os.environ.get("IOM_CONTENT_DIR", CONTENT_DIR)))
-    return _default_store
+@lru_cache(maxsize=None)
+def shared_store(directory: Path = CONTENT_DIR) -> ContentStore:
+    """One store per content directory in a process (the action server's action, the channels' screening)."""
+    return ContentStore(Path(directory))

@@ -5,16 +5,16 @@ stops it. Everything binds to 127.0.0.1; data, logs, configs and pids live in va
 
     clients -> nginx 127.0.0.1:LB_PORT (5080)  REST round-robin, /socket.io/ sticky (ip_hash)
                  -> Rasa replicas 127.0.0.1:RASA_REPLICA_BASE_PORT+i (5101, 5102, ...)
-                      tracker store: PostgreSQL 127.0.0.1:PG_PORT (55432)    (bot.tracker_store)
-                      lock store:    Redis      127.0.0.1:REDIS_PORT (56379) (bot.lock_store)
+                      tracker store: PostgreSQL 127.0.0.1:PG_PORT (55432)    (bot.stores.tracker_store)
+                      lock store:    Redis      127.0.0.1:REDIS_PORT (56379) (bot.stores.lock_store)
                       actions ->  nginx 127.0.0.1:ACTIONS_LB_PORT (5081) round-robin
                                     -> action servers 127.0.0.1:ACTION_REPLICA_BASE_PORT+i (5151, ...)
 
-Rasa replicas read endpoints.scale.yml; its ${VARS} come from here. PostgreSQL connections: each Rasa process
-keeps SQL_POOL_SIZE (+ SQL_MAX_OVERFLOW under bursts) connections; Rasa's default 50 + 100 per process would
-exhaust PostgreSQL's 100 with one replica, so we set 4 + 4 and check replicas x workers x 8 fits
-PG_MAX_CONNECTIONS minus a reserve. The SQL tracker store runs synchronously in the event loop, so a process
-never uses more than a couple of connections at once.
+Rasa replicas read endpoints.scale.yml; its ${VARS} come from here (defaults: bot/settings.py). PostgreSQL
+connections: each Rasa process keeps SQL_POOL_SIZE (+ SQL_MAX_OVERFLOW under bursts) connections; Rasa's
+default 50 + 100 per process would exhaust PostgreSQL's 100 with one replica, so we set 4 + 4 and check
+replicas x workers x 8 fits PG_MAX_CONNECTIONS minus a reserve. The SQL tracker store runs synchronously in
+the event loop, so a process never uses more than a couple of connections at once.
 """
 from __future__ import annotations
 
@@ -32,32 +32,32 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from bot.tools import servers
+from bot import servers
+from bot.settings import LOOPBACK, ROOT, Settings, process_environment
 
-ROOT = servers.ROOT
 DEFAULT_DIR = ROOT / "var" / "scale"
+NGINX_TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
 PG_RESERVED_CONNECTIONS = 10  # superuser + psql + migrations headroom
+SECRET_BYTES = 18
+START_TIMEOUT_S = {"postgres": 60, "redis": 30, "nginx": 30}
+STOP_TIMEOUT_S = 15
 
 
 def scale_settings(base_dir: Path = DEFAULT_DIR, overrides: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    env = servers.settings(overrides)
-    for key, value in {"LB_PORT": "5080", "ACTIONS_LB_PORT": "5081", "RASA_REPLICA_BASE_PORT": "5101",
-                       "ACTION_REPLICA_BASE_PORT": "5151", "PG_PORT": "55432", "REDIS_PORT": "56379",
-                       "PG_DB": "iom", "PG_USER": "iom", "PG_MAX_CONNECTIONS": "100",
-                       "SQL_POOL_SIZE": "4", "SQL_MAX_OVERFLOW": "4", "SANIC_WORKERS": "1"}.items():
-        env.setdefault(key, value)
-    env["ENDPOINTS"] = "endpoints.scale.yml"
-    env["ACTION_HOST"], env["ACTION_PORT"] = "127.0.0.1", env["ACTIONS_LB_PORT"]
-    env["PG_HOST"] = env["REDIS_HOST"] = "127.0.0.1"
-    secret_file = base_dir / "secrets.json"  # generated once per data directory, never committed
+    """The environment of every process of the topology: bot/settings.py over the environment and `overrides`,
+    everything on loopback, and passwords generated once per data directory (kept in secrets.json, mode 600)."""
+    config = Settings.from_env({**process_environment(), **(overrides or {})})
+    secret_file = base_dir / "secrets.json"  # never committed: var/ is ignored
     stored = json.loads(secret_file.read_text()) if secret_file.exists() else {}
-    for key in ("PG_PASSWORD", "REDIS_PASSWORD"):
-        env.setdefault(key, stored.get(key) or secrets.token_urlsafe(18))
-        stored[key] = env[key]
+    passwords = {"PG_PASSWORD": config.pg_password or stored.get("PG_PASSWORD") or secrets.token_urlsafe(SECRET_BYTES),
+                 "REDIS_PASSWORD": config.redis_password or stored.get("REDIS_PASSWORD")
+                 or secrets.token_urlsafe(SECRET_BYTES)}
     base_dir.mkdir(parents=True, exist_ok=True)
-    secret_file.write_text(json.dumps(stored))
+    secret_file.write_text(json.dumps(passwords))
     secret_file.chmod(0o600)
-    return env
+    return servers.environment({**(overrides or {}), **passwords, "ENDPOINTS": "endpoints.scale.yml",
+                                "ACTION_HOST": LOOPBACK, "ACTION_PORT": str(config.actions_lb_port),
+                                "PG_HOST": LOOPBACK, "REDIS_HOST": LOOPBACK})
 
 
 class Topology:
@@ -97,7 +97,7 @@ class Topology:
     def _write_pids(self) -> None:
         (self.dir / "pids.json").write_text(json.dumps({n: p.pid for n, p in self.processes.items()}))
 
-    def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+    def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT_S) -> None:
         process = self.processes.pop(name, None)
         if process is None or process.poll() is not None:
             return
@@ -152,7 +152,7 @@ class Topology:
         return dict(host="127.0.0.1", port=int(self.env["PG_PORT"]), user=self.env["PG_USER"],
                     password=self.env["PG_PASSWORD"], dbname=db or self.env["PG_DB"], connect_timeout=3)
 
-    def wait_postgres(self, timeout: float = 60) -> None:
+    def wait_postgres(self, timeout: float = START_TIMEOUT_S["postgres"]) -> None:
         import psycopg2
         deadline = time.monotonic() + timeout
         while True:
@@ -161,7 +161,7 @@ class Topology:
                 return
             except psycopg2.OperationalError as exc:
                 if time.monotonic() > deadline or self.processes["postgres"].poll() is not None:
-                    raise RuntimeError(f"PostgreSQL did not start: {exc}; see {self.logs / 'postgres.log'}")
+                    raise RuntimeError(f"PostgreSQL did not start: {exc}; see {self.logs / 'postgres.log'}") from exc
                 time.sleep(0.3)
 
     # ------------------------------------------------------------------ Redis
@@ -173,27 +173,27 @@ class Topology:
                               "--appendonly", "no", "--requirepass", self.env["REDIS_PASSWORD"]])
         import redis
         client = redis.Redis(host="127.0.0.1", port=int(self.env["REDIS_PORT"]), password=self.env["REDIS_PASSWORD"])
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_TIMEOUT_S["redis"]
         while True:
             try:
                 client.ping()
                 return
             except redis.RedisError:
                 if time.monotonic() > deadline or self.processes["redis"].poll() is not None:
-                    raise RuntimeError(f"Redis did not start; see {self.logs / 'redis.log'}")
+                    raise RuntimeError(f"Redis did not start; see {self.logs / 'redis.log'}") from None
                 time.sleep(0.2)
 
     # ------------------------------------------------------------------ action servers, Rasa, nginx
     def start_action_server(self, i: int) -> None:
         env = {**self.env, "ACTION_PORT": str(self.action_port(i))}
         process = self._start(f"actions-{i}", servers.action_server_command(env), env)
-        servers.wait_http(f"http://127.0.0.1:{self.action_port(i)}/health", 120, process)
+        servers.wait_http(f"http://127.0.0.1:{self.action_port(i)}/health", servers.ACTIONS_START_TIMEOUT_S, process)
 
     def start_replica(self, i: int, wait: bool = True) -> subprocess.Popen:
         env = {**self.env, "RASA_PORT": str(self.rasa_port(i))}
         process = self._start(f"rasa-{i}", servers.rasa_command(env), env)
         if wait:
-            servers.wait_http(servers.rasa_health_url(env), 300, process)
+            servers.wait_http(servers.rasa_health_url(env), servers.RASA_START_TIMEOUT_S, process)
         return process
 
     def nginx_config(self) -> str:
@@ -203,8 +203,9 @@ class Topology:
                             for i in range(self.actions))
         temp = self.dir / "nginx-tmp"
         user = f"user {getpass.getuser()};" if os.geteuid() == 0 else ""
-        return NGINX_CONF.format(user=user, dir=self.dir, logs=self.logs, temp=temp, rasa=rasa, actions=actions,
-                                 lb_port=self.env["LB_PORT"], actions_lb_port=self.env["ACTIONS_LB_PORT"])
+        return NGINX_TEMPLATE.read_text().format(user=user, dir=self.dir, logs=self.logs, temp=temp, rasa=rasa,
+                                                 actions=actions, lb_port=self.env["LB_PORT"],
+                                                 actions_lb_port=self.env["ACTIONS_LB_PORT"])
 
     def start_nginx(self) -> None:
         (self.dir / "nginx-tmp").mkdir(parents=True, exist_ok=True)
@@ -215,7 +216,7 @@ class Topology:
         if check.returncode != 0:
             raise RuntimeError(f"nginx rejected {conf}: {check.stderr}")
         process = self._start("nginx", [nginx, "-c", str(conf), "-p", str(self.dir)])
-        servers.wait_http(f"{self.url}/webhooks/rest/", 30, process)
+        servers.wait_http(f"{self.url}/webhooks/rest/", START_TIMEOUT_S["nginx"], process)
 
     def check_pool_budget(self) -> None:
         per_process = int(self.env["SQL_POOL_SIZE"]) + int(self.env["SQL_MAX_OVERFLOW"])
@@ -234,7 +235,8 @@ class Topology:
             self.start_action_server(i)
         started = [self.start_replica(i, wait=False) for i in range(self.replicas)]
         for i, process in enumerate(started):  # replicas load their models in parallel
-            servers.wait_http(servers.rasa_health_url({"RASA_PORT": str(self.rasa_port(i))}), 300, process)
+            servers.wait_http(servers.rasa_health_url({"RASA_PORT": str(self.rasa_port(i))}),
+                              servers.RASA_START_TIMEOUT_S, process)
         self.start_nginx()
 
     def down(self) -> None:
@@ -245,73 +247,6 @@ class Topology:
             self.stop(name, signal.SIGINT if name == "postgres" else signal.SIGTERM)
 
 
-NGINX_CONF = """# Generated by bot/tools/scale.py for this topology; edit the template there.
-{user}
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {logs}/nginx-error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-  client_body_temp_path {temp}/body;
-  proxy_temp_path {temp}/proxy;
-  fastcgi_temp_path {temp}/fastcgi;
-  uwsgi_temp_path {temp}/uwsgi;
-  scgi_temp_path {temp}/scgi;
-  # Our channels refuse messages over 2000 characters; nginx refuses absurd bodies before they reach Rasa.
-  client_max_body_size 64k;
-  map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
-
-  # REST and Slack: round-robin, no stickiness (conversation state is in PostgreSQL, order in Redis).
-  # A request is passed to the next replica only if it could not be sent (connection refused or connect
-  # timeout): a POST that reached a replica is never replayed, so a turn is never processed twice.
-  upstream rasa {{
-{rasa}
-    keepalive 64;
-  }}
-  # socket.io: the polling transport makes several requests per session; they must reach the same replica.
-  upstream rasa_socketio {{
-    ip_hash;
-{rasa}
-  }}
-  upstream actions {{
-{actions}
-    keepalive 64;
-  }}
-
-  server {{
-    listen 127.0.0.1:{lb_port};
-    proxy_http_version 1.1;
-    proxy_set_header Host $host;
-    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    proxy_connect_timeout 1s;
-    proxy_read_timeout 30s;
-    location /socket.io/ {{
-      proxy_pass http://rasa_socketio;
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection $connection_upgrade;
-      proxy_read_timeout 120s;
-    }}
-    location / {{
-      proxy_pass http://rasa;
-      proxy_set_header Connection "";
-      proxy_next_upstream error timeout;
-    }}
-  }}
-  server {{
-    listen 127.0.0.1:{actions_lb_port};
-    location / {{
-      proxy_pass http://actions;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_connect_timeout 1s;
-      proxy_read_timeout 30s;
-      proxy_next_upstream error timeout;
-    }}
-  }}
-}}
-"""
 
 
 def free_ports(replicas: int, actions: int) -> Dict[str, str]:
@@ -364,7 +299,7 @@ def stop_recorded(base_dir: Path = DEFAULT_DIR) -> int:
             os.killpg(pids[name], signal.SIGINT if name == "postgres" else signal.SIGTERM)
         except ProcessLookupError:
             continue
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + STOP_TIMEOUT_S
         while time.monotonic() < deadline:
             try:
                 os.killpg(pids[name], 0)

@@ -12,7 +12,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 REJECTING = {"out_of_scope", "nlu_fallback"}
 
 
@@ -24,7 +24,7 @@ def outcome(ranking, expected, threshold, ambiguity) -> bool:
         return falls_back or top["name"] == "out_of_scope"
     if not falls_back:
         return top["name"] == expected
-    ambiguous = top["confidence"] >= threshold  # bot.dialogue then offers both as "did you mean"
+    ambiguous = top["confidence"] >= threshold  # bot.answers.dialogue then offers both as "did you mean"
     return ambiguous and expected in (top["name"], second["name"])
 
 
@@ -40,7 +40,7 @@ async def rankings(model: Path, data: Path):
     agent = Agent.load(str(model))
     examples = [m for m in load_data(str(data)).intent_examples]
     parsed = [await agent.parse_message(m.get("text")) for m in examples]
-    return [(m.get("intent"), p["intent_ranking"]) for m, p in zip(examples, parsed)]
+    return [(m.get("intent"), p["intent_ranking"]) for m, p in zip(examples, parsed, strict=True)]
 
 
 def main() -> None:

@@ -11,28 +11,24 @@ import signal
 import sys
 import time
 
-from bot.content_store import ContentError, default_store
-from bot.tools import servers
+from bot import servers
+from bot.answers.content_store import ContentError, load_content
+from bot.settings import SettingError, Settings
 
 log = logging.getLogger("iom.run")
-RASA_START_TIMEOUT = 300
+POLL_S = 0.5
 
 
-def banner(env) -> str:
-    url = f"http://{env['BIND']}:{env['RASA_PORT']}/webhooks/rest/webhook"
+def banner(config: Settings) -> str:
+    url = f"http://{config.public_host}:{config.rasa_port}/webhooks/rest/webhook"
+    slack = ("enabled: point Slack's event and interactivity URLs at /webhooks/slack/webhook" if config.slack_enabled
+             else "disabled (set SLACK_TOKEN and SLACK_SIGNING_SECRET to enable it)")
     return (f"\nThe IOM Brussels assistant is ready.\n"
             f"  REST:  curl -s {url} -H 'Content-Type: application/json' \\\n"
             f"           -d '{{\"sender\": \"me\", \"message\": \"When was the Brussels office established?\"}}'\n"
-            f"  Web:   http://{env['BIND']}:{env['WEB_PORT']}/  (demo page with the chat widget)\n"
-            f"  Slack: {slack_status()}\n"
+            f"  Web:   http://{config.public_host}:{config.web_port}/  (demo page with the chat widget)\n"
+            f"  Slack: {slack}\n"
             f"  Shell: make shell\n  Stop:  Ctrl-C\n")
-
-
-def slack_status() -> str:
-    from bot.channels.slack import slack_enabled
-    if slack_enabled():
-        return "enabled: point Slack's event and interactivity URLs at /webhooks/slack/webhook"
-    return "disabled (set SLACK_TOKEN and SLACK_SIGNING_SECRET to enable it)"
 
 
 def main() -> int:
@@ -41,11 +37,12 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [run] %(message)s")
     try:
-        default_store()  # fail fast on broken content, naming the file and entry
-    except ContentError as exc:
-        log.error("content store: %s", exc)
+        env = servers.environment()
+        config = Settings.from_env(env)
+        load_content(config.content_dir)  # fail fast on broken content, naming the file and entry
+    except (ContentError, SettingError) as exc:
+        log.error("%s", exc)
         return 2
-    env = servers.settings()
     stopping = False
 
     def on_signal(signum, _frame):
@@ -59,8 +56,8 @@ def main() -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     actions = servers.start(servers.action_server_command(env), env)
-    servers.wait_http(servers.action_health_url(env), 120, actions)
-    log.info("action server up on %s:%s", env["BIND"], env["ACTION_PORT"])
+    servers.wait_http(servers.action_health_url(env), servers.ACTIONS_START_TIMEOUT_S, actions)
+    log.info("action server up on %s:%s", config.bind, config.action_port)
     page = None if args.shell else servers.start_web(env)
     rasa = servers.start(servers.rasa_command(env, shell=args.shell), env)
     announced = args.shell
@@ -77,12 +74,12 @@ def main() -> int:
                 actions = servers.start(servers.action_server_command(env), env)
             if not announced:
                 try:
-                    servers.wait_http(servers.rasa_health_url(env), 0.5, rasa)
-                    print(banner(env), flush=True)
+                    servers.wait_http(servers.rasa_health_url(env), POLL_S, rasa)
+                    print(banner(config), flush=True)
                     announced = True
                 except (TimeoutError, RuntimeError):
                     pass
-            time.sleep(0.5)
+            time.sleep(POLL_S)
     finally:
         if page:
             page.shutdown()

@@ -4,7 +4,7 @@ Pretrained spaCy models cannot be downloaded here, so the pipeline is assembled 
 lemma tables of `spacy-lookups-data`. Word vectors are left out (none can be had offline), so config.yml
 uses no SpacyFeaturizer; the lemmas feed the word-level CountVectorsFeaturizer ("offices" = "office").
 
-Usage: python -m bot.tools.build_spacy OUTPUT_DIR
+Usage: python -m bot.nlu.spacy_pipeline OUTPUT_DIR
 """
 import sys
 from pathlib import Path

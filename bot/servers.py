@@ -1,7 +1,11 @@
-"""Starting and watching the two servers; shared by `make run`/`make shell` (run.py) and the tests."""
+"""Starting and watching the two servers; shared by `make run`/`make shell` (bot/run.py), tools/ and the tests.
+
+Processes get their settings as environment variables: `environment()` renders every setting of
+bot/settings.py (defaults included) over the current environment, so Rasa's `${VAR}`s in endpoints*.yml and
+our code in the child read the same values.
+"""
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -10,28 +14,26 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, List, Optional
 
-ROOT = Path(__file__).resolve().parents[2]
+from bot.settings import ROOT, Settings, process_environment
+
 VENV_BIN = Path(sys.executable).parent
+RASA_START_TIMEOUT_S = 300
+ACTIONS_START_TIMEOUT_S = 120
+STOP_TIMEOUT_S = 10
+# For the processes we start: no telemetry, quiet TensorFlow and warnings, our code importable.
+QUIET = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore",
+         "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
 
 
-def settings(overrides: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    """Ports, bind address and paths: environment variables with their documented defaults."""
-    env = dict(os.environ)
-    env.update(overrides or {})
-    env.setdefault("RASA_PORT", "5005")
-    env.setdefault("ACTION_PORT", "5055")
-    env.setdefault("WEB_PORT", "8080")
-    env.setdefault("BIND", "127.0.0.1")
-    # Where Rasa reaches the action server: loopback unless it is bound to one specific address.
-    env.setdefault("ACTION_HOST", "127.0.0.1" if env["BIND"] in ("127.0.0.1", "0.0.0.0", "::") else env["BIND"])
-    env.setdefault("TRACKER_DB", str(ROOT / "var" / "tracker.db"))
-    env.setdefault("MODEL", str(ROOT / "models" / "iom.tar.gz"))
-    env.setdefault("ENDPOINTS", "endpoints.yml")  # endpoints.scale.yml for the scale profile (bot/tools/scale.py)
-    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env.setdefault("PYTHONWARNINGS", "ignore")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    Path(env["TRACKER_DB"]).parent.mkdir(parents=True, exist_ok=True)
+def environment(overrides: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """The environment for our servers: this process's environment and `overrides`, with every setting."""
+    env = {**process_environment(), **(overrides or {})}
+    config = Settings.from_env(env)
+    env.update(config.as_environ())
+    for key, value in QUIET.items():
+        env.setdefault(key, value)
+    env["PYTHONPATH"] = ":".join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    config.tracker_db.parent.mkdir(parents=True, exist_ok=True)
     return env
 
 
@@ -40,11 +42,12 @@ def action_server_command(env: Dict[str, str]) -> List[str]:
 
 
 def rasa_command(env: Dict[str, str], shell: bool = False) -> List[str]:
+    """Rasa through bot.server, which installs bot/rasa_patches.py first."""
     common = ["--model", env["MODEL"], "--endpoints", env["ENDPOINTS"], "--port", env["RASA_PORT"]]
+    rasa = [str(VENV_BIN / "python"), "-m", "bot.server"]
     if shell:
-        return [str(VENV_BIN / "rasa"), "shell", *common]
-    return [str(VENV_BIN / "rasa"), "run", *common, "--interface", env["BIND"], "--credentials", "credentials.yml",
-            *api_options(env)]
+        return [*rasa, "shell", *common]
+    return [*rasa, "run", *common, "--interface", env["BIND"], "--credentials", "credentials.yml", *api_options(env)]
 
 
 def api_options(env: Dict[str, str]) -> List[str]:
@@ -86,15 +89,10 @@ def rasa_health_url(env: Dict[str, str]) -> str:
     return f"http://127.0.0.1:{env['RASA_PORT']}/webhooks/rest/"
 
 
-def socket_url(env: Dict[str, str]) -> str:
-    """The Rasa server as the widget's browser reaches it."""
-    host = "127.0.0.1" if env["BIND"] in ("0.0.0.0", "::") else env["BIND"]
-    return f"http://{host}:{env['RASA_PORT']}"
-
-
 def start_web(env: Dict[str, str]):
     from bot import web
-    return web.serve(env["BIND"], int(env["WEB_PORT"]), socket_url(env))
+    config = Settings.from_env(env)
+    return web.serve(config.bind, config.web_port, f"http://{config.public_host}:{config.rasa_port}")
 
 
 def free_port() -> int:
@@ -103,7 +101,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def stop(process: Optional[subprocess.Popen], timeout: float = 10) -> None:
+def stop(process: Optional[subprocess.Popen], timeout: float = STOP_TIMEOUT_S) -> None:
     if process is None or process.poll() is not None:
         return
     process.terminate()

@@ -1,0 +1,1 @@
+"""Answer selection: the dialogue decision over the content store."""

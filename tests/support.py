@@ -1,0 +1,294 @@
+"""Helpers shared by the test modules (fixtures are in conftest.py): clients for each channel, the Slack Web
+API stand-in, and readers of what Rasa stored. Test modules import from here, never from each other."""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import sqlite3
+import subprocess
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from urllib.parse import parse_qs
+
+import requests
+import yaml
+
+from bot import servers
+from bot.settings import ROOT
+
+MODEL = ROOT / "models" / "iom.tar.gz"
+LOG_DIR = ROOT / "tests" / "artifacts"
+SLACK_TOKEN = "xoxb-test-token"
+SLACK_SIGNING_SECRET = "test-signing-secret"
+SLACK_BOT_USER = "UBOT"
+
+
+# ---------------------------------------------------------------------------------------------- servers
+
+@dataclass
+class RunningBot:
+    env: Dict[str, str]
+    rasa: subprocess.Popen
+    actions: subprocess.Popen
+    session: requests.Session
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['RASA_PORT']}"
+
+    @property
+    def page_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['WEB_PORT']}/"
+
+    @property
+    def webhook(self) -> str:
+        return self.base_url + "/webhooks/rest/webhook"
+
+    def ask(self, message, sender: Optional[str] = None, timeout: float = 30) -> List[dict]:
+        response = self.session.post(self.webhook, json={"sender": sender or new_sender(), "message": message},
+                                     timeout=timeout)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def new_sender() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+def start_servers(env: Dict[str, str], name: str) -> Tuple[subprocess.Popen, subprocess.Popen]:
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log = open(LOG_DIR / f"{name}.log", "ab")
+    actions = servers.start(servers.action_server_command(env), env, stdout=log, stderr=subprocess.STDOUT)
+    rasa = servers.start(servers.rasa_command(env), env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        servers.wait_http(servers.action_health_url(env), servers.ACTIONS_START_TIMEOUT_S, actions)
+        servers.wait_http(servers.rasa_health_url(env), servers.RASA_START_TIMEOUT_S, rasa)
+    except Exception:
+        servers.stop(rasa)
+        servers.stop(actions)
+        raise
+    return rasa, actions
+
+
+def config_thresholds() -> Tuple[float, float]:
+    """The fallback threshold and ambiguity threshold configured in config.yml."""
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    fallback = next(c for c in config["pipeline"] if c["name"].endswith("FallbackClassifier"))
+    return float(fallback["threshold"]), float(fallback["ambiguity_threshold"])
+
+
+# ---------------------------------------------------------------------------------------------- replies
+
+def texts(messages: List[dict]) -> str:
+    return "\n".join(m.get("text") or "" for m in messages)
+
+
+def buttons(messages: List[dict]) -> List[dict]:
+    return [b for m in messages for b in m.get("buttons") or []]
+
+
+def recorded_user_turns(bot, sender, wait: float = 10) -> List[dict]:
+    """The user events Rasa stored for `sender` (read from the SQLite tracker store). Replies go out before
+    Rasa saves the turn, so wait up to `wait` seconds for it to appear."""
+    deadline = time.monotonic() + wait
+    while True:
+        with sqlite3.connect(bot.env["TRACKER_DB"]) as db:
+            rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
+                              (sender,)).fetchall()
+        if rows or time.monotonic() > deadline:
+            return [json.loads(row[0]) for row in rows]
+        time.sleep(0.1)
+
+
+def parsed_through_nlu(turn: dict) -> bool:
+    """An intent command (`/intent{...}`) yields exactly one ranked intent; NLU ranks many."""
+    return len(turn["parse_data"]["intent_ranking"]) > 1 and not [
+        e for e in turn["parse_data"]["entities"] if e.get("extractor") == "RegexMessageHandler"]
+
+
+def log_lines(path: Path, needle: str, wait: float = 10) -> List[str]:
+    """Lines of a server log containing `needle`, waiting up to `wait` seconds for the first one."""
+    deadline = time.monotonic() + wait
+    while True:
+        lines = [line for line in path.read_text(errors="replace").splitlines() if needle in line]
+        if lines or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.1)
+
+
+# ---------------------------------------------------------------------------------------------- socket.io
+
+@contextlib.contextmanager
+def socketio_client(base_url: str, origin: str) -> Iterator[Tuple[object, threading.Event, Callable]]:
+    """A connected python-socketio client (polling: Rasa pins aiohttp < 3.10): (sio, confirmed, wait_for)."""
+    import socketio
+    sio = socketio.Client(reconnection=False)
+    replies: List[dict] = []
+    confirmed = threading.Event()
+    got = threading.Condition()
+
+    @sio.on("session_confirm")
+    def on_confirm(_):
+        confirmed.set()
+
+    @sio.on("bot_uttered")
+    def on_bot(data):
+        with got:
+            replies.append(data)
+            got.notify_all()
+
+    def wait_for(n: int, timeout: float = 20) -> List[dict]:
+        with got:
+            assert got.wait_for(lambda: len(replies) >= n, timeout), f"no reply after {timeout} s: {replies}"
+        return replies
+
+    sio.connect(base_url, socketio_path="/socket.io", transports=["polling"], headers={"Origin": origin},
+                wait_timeout=10)
+    try:
+        yield sio, confirmed, wait_for
+    finally:
+        sio.disconnect()
+
+
+@contextlib.contextmanager
+def socketio_session(base_url: str, origin: str):
+    """A connected socket with a confirmed session: yields (say, wait_for, session_id)."""
+    with socketio_client(base_url, origin) as (sio, confirmed, wait_for):
+        session_id = uuid.uuid4().hex
+        sio.emit("session_request", {"session_id": session_id})
+        assert confirmed.wait(10)
+        yield (lambda text: sio.emit("user_uttered", {"message": text, "session_id": session_id})), wait_for, \
+            session_id
+
+
+def page_origin(env: Dict[str, str]) -> str:
+    return f"http://127.0.0.1:{env['WEB_PORT']}"
+
+
+# ---------------------------------------------------------------------------------------------- Slack
+
+class SlackWebAPI:
+    """A local stand-in for Slack's Web API (slack.com is unreachable here): records chat.postMessage."""
+
+    def __init__(self) -> None:
+        self.posts: List[dict] = []
+        self.changed = threading.Condition()
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                kind = self.headers.get("Content-Type", "")
+                data = json.loads(body) if "json" in kind else {k: v[0] for k, v in parse_qs(body.decode()).items()}
+                with api.changed:
+                    api.posts.append({"method": self.path.rsplit("/", 1)[-1], "auth": self.headers.get("Authorization"),
+                                      **data})
+                    api.changed.notify_all()
+                reply = json.dumps({"ok": True, "channel": data.get("channel"), "ts": f"{time.time():.6f}"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+
+    def wait_for(self, predicate, timeout=30) -> List[dict]:
+        with self.changed:
+            assert self.changed.wait_for(lambda: [p for p in self.posts if predicate(p)], timeout), self.posts
+            return [p for p in self.posts if predicate(p)]
+
+    def posts_to(self, channel: str) -> List[dict]:
+        return [p for p in self.posts if p.get("channel") == channel]
+
+
+def slack_signature(body: bytes, secret: str = SLACK_SIGNING_SECRET, timestamp: Optional[int] = None) -> dict:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": f"v0={digest}"}
+
+
+def slack_event_body(event: dict) -> bytes:
+    return json.dumps({"type": "event_callback", "event_id": f"Ev{uuid.uuid4().hex[:10]}",
+                       "authorizations": [{"user_id": SLACK_BOT_USER}], **event}).encode()
+
+
+def send_slack_event(session: requests.Session, base_url: str, event: dict, headers=None, sign=True, **signing):
+    body = slack_event_body(event)
+    all_headers = {"Content-Type": "application/json", **(slack_signature(body, **signing) if sign else {}),
+                   **(headers or {})}
+    return session.post(base_url + "/webhooks/slack/webhook", data=body, headers=all_headers, timeout=10)
+
+
+def slack_channel_id(prefix: str = "C") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8].upper()}"
+
+
+# ---------------------------------------------------------------------------------------------- in-process
+
+class FakeRasa:
+    """Stands in for Rasa's `on_new_message` in in-process channel tests: answers `reply(text)` through the
+    output channel the way Rasa does (`send_response`, with the action's TurnRecord), or raises/hangs."""
+
+    def __init__(self) -> None:
+        self.received: List[object] = []
+        self.behaviour = "answer"  # answer | silent | raise | hang
+
+    async def __call__(self, message) -> None:
+        import asyncio
+
+        from bot.protocol import TURN_KEY, ReplyKind, TurnRecord
+        self.received.append(message)
+        if self.behaviour == "raise":
+            raise RuntimeError("boom")
+        if self.behaviour == "hang":
+            await asyncio.sleep(3600)
+        if self.behaviour == "answer":
+            record = TurnRecord("ask_iom", 0.9, "iom_about", ReplyKind.ANSWER).to_dict()
+            await message.output_channel.send_response(message.sender_id,
+                                                       {"text": f"echo: {message.text}", TURN_KEY: record})
+
+
+class ChannelApp:
+    """Our input channels mounted on a Sanic app the way Rasa mounts them (`rasa.core.channels.register`),
+    driven in-process through ASGI: no server, no port, no model."""
+
+    def __init__(self, channels: list, rasa: FakeRasa) -> None:
+        import asyncio
+        from types import SimpleNamespace
+
+        import httpx2
+        from rasa.core.channels.channel import register
+        from sanic import Sanic
+        self.loop = asyncio.new_event_loop()
+        Sanic.test_mode = True  # as sanic-testing does: start-up may then run once per app, not once per process
+        self.app = Sanic(f"test_{uuid.uuid4().hex[:8]}")
+        self.app.ctx.agent = SimpleNamespace(handle_message=rasa)
+        register(channels, self.app, route="/webhooks/")
+        self.loop.run_until_complete(self.app._startup())
+        self.client = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=self.app), base_url="http://testserver")
+
+    def request(self, method: str, path: str, **kwargs):
+        return self.loop.run_until_complete(self.client.request(method, path, **kwargs))
+
+    def post(self, path: str, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def run(self, coroutine):
+        return self.loop.run_until_complete(coroutine)
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.client.aclose())
+        self.loop.close()
