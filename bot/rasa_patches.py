@@ -13,6 +13,10 @@ it refuses any Rasa version other than the one these were written for, and a sec
 4. `EndpointConfig.request` builds a new aiohttp session (connector, TCP connect) for every action call.
    We keep one session per endpoint and event loop, with idle connections dropped after 2 s, before
    Sanic's 5 s keep-alive timeout on the action server can close them under a request.
+5. `rasa.core.run.configure_app` builds the Sanic app with Sanic's defaults: request bodies up to 100 MB,
+   and the client address from the socket only. We cap bodies (and websocket frames) at
+   `MAX_REQUEST_BYTES` (Sanic then answers 413) and trust `PROXIES_COUNT` reverse proxies' X-Forwarded-For,
+   so per-client limits see the client behind nginx.
 """
 from __future__ import annotations
 
@@ -23,14 +27,17 @@ from typing import Any, Dict, Optional, Tuple, Type
 import aiohttp
 import rasa
 import rasa.core.actions.action as rasa_action
+import rasa.core.run as rasa_run
 import rasa.utils.endpoints as rasa_endpoints
 from jsonschema import ValidationError, validators
 from rasa.shared.core.events import Event
 
+from bot.settings import Settings
+
 RASA_VERSION = "3.6.21"
 IDLE_CONNECTION_S = 2  # below Sanic's 5 s keep-alive on the action server
 MAX_CONNECTIONS = 100
-_installed: Optional[float] = None  # the action timeout installed, once installed
+_installed: Optional[Settings] = None  # the settings installed, once installed
 
 
 class UnsupportedRasaVersion(RuntimeError):
@@ -41,7 +48,7 @@ def installed() -> bool:
     return _installed is not None
 
 
-def install(action_timeout: float) -> None:
+def install(config: Settings) -> None:
     """Applies every patch once. Raises UnsupportedRasaVersion on another Rasa version."""
     global _installed
     if rasa.__version__ != RASA_VERSION:
@@ -49,12 +56,25 @@ def install(action_timeout: float) -> None:
                                      f"{rasa.__version__}: re-check each patch against the new version")
     if _installed is not None:
         return
-    rasa_action.DEFAULT_REQUEST_TIMEOUT = action_timeout
-    rasa_endpoints.DEFAULT_REQUEST_TIMEOUT = action_timeout
+    _installed = config
+    rasa_action.DEFAULT_REQUEST_TIMEOUT = config.action_timeout
+    rasa_endpoints.DEFAULT_REQUEST_TIMEOUT = config.action_timeout
     rasa_action.RemoteAction._validate_action_result = _validate_action_result
     Event.resolve_by_type = staticmethod(_resolve_by_type)
     rasa_endpoints.EndpointConfig.session = _endpoint_session
-    _installed = action_timeout
+    rasa_run.configure_app = _configure_app
+
+
+_configure_app_unlimited = rasa_run.configure_app
+
+
+def _configure_app(*args, **kwargs):
+    assert _installed is not None
+    app = _configure_app_unlimited(*args, **kwargs)
+    app.config.REQUEST_MAX_SIZE = _installed.max_request_bytes
+    app.config.WEBSOCKET_MAX_SIZE = _installed.max_request_bytes
+    app.config.PROXIES_COUNT = _installed.proxies_count
+    return app
 
 
 @lru_cache(maxsize=1)
@@ -114,6 +134,7 @@ def _endpoint_session(self) -> aiohttp.ClientSession:
         session = aiohttp.ClientSession(headers=self.headers, auth=auth,
                                         connector=aiohttp.TCPConnector(keepalive_timeout=IDLE_CONNECTION_S,
                                                                        limit=MAX_CONNECTIONS),
-                                        timeout=aiohttp.ClientTimeout(total=_installed))
+                                        timeout=aiohttp.ClientTimeout(total=_installed.action_timeout
+                                                                      if _installed else None))
         _sessions[key] = session
     return _KeptSession(session)  # type: ignore[return-value]

@@ -1,11 +1,14 @@
 """`make run` / `make shell`: the action server and Rasa in the foreground, supervised.
 
-Ctrl-C stops both. If the action server dies it is logged and restarted; if Rasa dies the action server is
-stopped and we exit non-zero (zero when the user quits `rasa shell`).
+Ctrl-C, SIGTERM and SIGHUP (the terminal closing, e.g. `tmux kill-session`) stop both, and the two
+servers are told by the kernel to stop if this supervisor dies any other way (PR_SET_PDEATHSIG), so they
+never linger holding their ports. If the action server dies it is logged and restarted; if Rasa dies the
+action server is stopped and we exit non-zero (zero when the user quits `rasa shell`).
 """
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
 import signal
 import sys
@@ -17,6 +20,15 @@ from bot.settings import SettingError, Settings
 
 log = logging.getLogger("iom.run")
 POLL_S = 0.5
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Runs in the child between fork and exec: the kernel sends it SIGTERM when this supervisor dies."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def banner(config: Settings) -> str:
@@ -50,16 +62,17 @@ def main() -> int:
         stopping = True
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
     if not args.shell:
         signal.signal(signal.SIGINT, on_signal)
     else:  # rasa shell handles Ctrl-C itself; we only wait for it to exit
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    actions = servers.start(servers.action_server_command(env), env)
+    actions = servers.start(servers.action_server_command(env), env, preexec_fn=die_with_parent)
     servers.wait_http(servers.action_health_url(env), servers.ACTIONS_START_TIMEOUT_S, actions)
     log.info("action server up on %s:%s", config.bind, config.action_port)
+    rasa = servers.start(servers.rasa_command(env, shell=args.shell), env, preexec_fn=die_with_parent)
     page = None if args.shell else servers.start_web(env)
-    rasa = servers.start(servers.rasa_command(env, shell=args.shell), env)
     announced = args.shell
     code = 0
     try:
@@ -71,7 +84,7 @@ def main() -> int:
                 break
             if actions.poll() is not None:
                 log.error("action server exited with code %s; restarting it", actions.returncode)
-                actions = servers.start(servers.action_server_command(env), env)
+                actions = servers.start(servers.action_server_command(env), env, preexec_fn=die_with_parent)
             if not announced:
                 try:
                     servers.wait_http(servers.rasa_health_url(env), POLL_S, rasa)

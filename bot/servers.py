@@ -2,10 +2,13 @@
 
 Processes get their settings as environment variables: `environment()` renders every setting of
 bot/settings.py (defaults included) over the current environment, so Rasa's `${VAR}`s in endpoints*.yml and
-our code in the child read the same values.
+our code in the child read the same values. Secrets travel only this way (or in files of mode 600), never
+on a command line, where `ps` would show them.
 """
 from __future__ import annotations
 
+import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -17,6 +20,7 @@ from typing import Dict, List, Optional
 from bot.settings import ROOT, Settings, process_environment
 
 VENV_BIN = Path(sys.executable).parent
+SECRET_KEY_FILE = ROOT / "var" / "secret_key"
 RASA_START_TIMEOUT_S = 300
 ACTIONS_START_TIMEOUT_S = 120
 STOP_TIMEOUT_S = 10
@@ -28,6 +32,8 @@ QUIET = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHON
 def environment(overrides: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     """The environment for our servers: this process's environment and `overrides`, with every setting."""
     env = {**process_environment(), **(overrides or {})}
+    if not env.get("SECRET_KEY"):
+        env["SECRET_KEY"] = local_secret_key()
     config = Settings.from_env(env)
     env.update(config.as_environ())
     for key, value in QUIET.items():
@@ -35,6 +41,22 @@ def environment(overrides: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     env["PYTHONPATH"] = ":".join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     config.tracker_db.parent.mkdir(parents=True, exist_ok=True)
     return env
+
+
+def write_private(path: Path, text: str) -> None:
+    """Writes `text` to a new file only the owner can read (created with mode 600, never readable before)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
+def local_secret_key() -> str:
+    """This machine's SECRET_KEY when none is configured: generated once into var/secret_key (mode 600)."""
+    if not SECRET_KEY_FILE.exists():
+        write_private(SECRET_KEY_FILE, secrets.token_hex(32))
+    return SECRET_KEY_FILE.read_text(encoding="utf-8").strip()
 
 
 def action_server_command(env: Dict[str, str]) -> List[str]:
@@ -47,17 +69,8 @@ def rasa_command(env: Dict[str, str], shell: bool = False) -> List[str]:
     rasa = [str(VENV_BIN / "python"), "-m", "bot.server"]
     if shell:
         return [*rasa, "shell", *common]
-    return [*rasa, "run", *common, "--interface", env["BIND"], "--credentials", "credentials.yml", *api_options(env)]
-
-
-def api_options(env: Dict[str, str]) -> List[str]:
-    """Rasa's HTTP API stays off unless an operator sets a secret for it. JWT (RASA_JWT_SECRET, sent as an
-    `Authorization: Bearer` header) is preferred; RASA_API_TOKEN works too but travels in the query string."""
-    if env.get("RASA_JWT_SECRET"):
-        return ["--enable-api", "--jwt-secret", env["RASA_JWT_SECRET"], "--jwt-method", "HS256"]
-    if env.get("RASA_API_TOKEN"):
-        return ["--enable-api", "--auth-token", env["RASA_API_TOKEN"]]
-    return []
+    # The HTTP API's secret, if any, is added by bot.server inside the process: never on a command line.
+    return [*rasa, "run", *common, "--interface", env["BIND"], "--credentials", "credentials.yml"]
 
 
 def start(command: List[str], env: Dict[str, str], **kwargs) -> subprocess.Popen:

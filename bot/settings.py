@@ -4,7 +4,7 @@ Each setting is a field of `Settings`: its environment variable is the field nam
 `env=` when it differs), with a type, a default and one line of meaning. `settings()` reads the process
 environment once; `Settings.from_env(mapping)` reads any mapping (tests, child processes). A malformed
 value fails at start-up with `SettingError` naming the variable. The README's configuration tables are
-generated from here (`python -m bot.settings`) and a test keeps them in sync.
+generated from here (`python -m bot.settings --write README.md`) and a test keeps them in sync.
 
 Some variables are read by Rasa itself rather than by our code (it substitutes `${VAR}` in endpoints*.yml,
 and reads `SQL_POOL_SIZE`, `SQL_MAX_OVERFLOW`, `SANIC_WORKERS`); they are listed here so that every
@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple, get_type_hints
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT_DIR = ROOT / "bot" / "content"  # the content store shipped with the assistant
 LOOPBACK = "127.0.0.1"
+LOOPBACK_HOSTS = (LOOPBACK, "localhost", "::1")
 WILDCARD_ADDRESSES = ("0.0.0.0", "::")
 
 
@@ -49,6 +51,9 @@ class Settings:
                                 "restarts)", shown_default="`var/tracker.db`")
     model: Path = _setting(ROOT / "models" / "iom.tar.gz", "trained model", shown_default="`models/iom.tar.gz`")
     endpoints: str = _setting("endpoints.yml", "Rasa endpoints file (`endpoints.scale.yml` in the scale profile)")
+    secret_key: Optional[str] = _setting(None, "signs the widget's session ids and keys the sender hashes in logs; "
+                                         "the same on every replica", secret=True,
+                                         shown_default="generated once into `var/secret_key` (mode 600)")
     content_dir: Path = _setting(CONTENT_DIR, "the content store's directory (answers, messages, "
                                  "seed)", env="IOM_CONTENT_DIR", shown_default="`bot/content`")
     # --- turns
@@ -58,6 +63,23 @@ class Settings:
                                      group="turns")
     turn_timeout: float = _setting(9.0, "seconds a whole turn may take before the visitor gets \"try again\"",
                                    group="turns")
+    encoder_threads: int = _setting(1, "threads of the sentence encoder (one leaves the other cores to the rest of "
+                                    "Rasa and the action server)", group="turns")
+    # --- limits (what a client sees when it hits one: README "Operations")
+    max_request_bytes: int = _setting(65536, "HTTP request bodies larger than this get 413 (Rasa's default: 100 MB)",
+                                      group="limits")
+    max_metadata_bytes: int = _setting(1024, "client `metadata` (only `language` and `page` are kept) larger than "
+                                       "this gets 400", group="limits")
+    client_messages_per_minute: int = _setting(30, "messages one client address may send per minute, in bursts of "
+                                               "a quarter of it (0: no limit)", group="limits")
+    conversation_messages_per_minute: int = _setting(20, "messages one conversation may receive per minute "
+                                                     "(0: no limit)", group="limits")
+    max_queued_turns: int = _setting(3, "turns of one conversation waiting or running at once in a process; "
+                                     "more get 429", group="limits")
+    client_connections: int = _setting(20, "open connections one client address may hold at the nginx entry point "
+                                       "of the scale profile (0: no limit)", group="limits")
+    proxies_count: int = _setting(0, "reverse proxies in front of Rasa whose X-Forwarded-For is trusted for the "
+                                  "client address (1 behind nginx)", group="limits")
     # --- channels
     web_origins: Tuple[str, ...] = _setting((), "origins allowed to open a socket.io connection (comma-separated)",
                                             group="channels", shown_default="the demo page's origin")
@@ -97,6 +119,12 @@ class Settings:
     actions_lb_port: int = _setting(5081, "nginx in front of the action servers (private)", group="scale")
     rasa_replica_base_port: int = _setting(5101, "Rasa replica *i* listens on this + *i*", group="scale")
     action_replica_base_port: int = _setting(5151, "action server *i* listens on this + *i*", group="scale")
+
+    def __post_init__(self) -> None:
+        url = urlparse(self.slack_api_url)
+        if not (url.scheme == "https" or (url.scheme == "http" and url.hostname in LOOPBACK_HOSTS)):
+            raise SettingError(f"SLACK_API_URL={self.slack_api_url!r}: must be https:// (or http:// on loopback), "
+                               "or the bot token would travel in clear")
 
     # ------------------------------------------------------------------------------------------ reading
     @classmethod
@@ -185,8 +213,14 @@ def process_environment() -> Dict[str, str]:
     return dict(os.environ)
 
 
+def set_process_environment(name: str, value: str) -> None:
+    """For libraries configured only through the environment (OpenMP), before they load."""
+    os.environ[name] = value
+
+
 # ---------------------------------------------------------------------------------------------- docs
-GROUP_TITLES = {"server": "Servers", "turns": "Turns", "channels": "Channels", "scale": "Scale profile"}
+GROUP_TITLES = {"server": "Servers", "turns": "Turns", "limits": "Limits", "channels": "Channels",
+                "scale": "Scale profile"}
 
 
 def markdown_tables() -> str:
@@ -207,5 +241,19 @@ def markdown_tables() -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def write_readme_tables(readme: Path) -> None:
+    """Replaces the tables in README.md's Configuration section (between its first table title and the text
+    after the last table) with the current ones."""
+    text = readme.read_text(encoding="utf-8")
+    titles = [f"**{title}**\n" for title in GROUP_TITLES.values()]
+    start = text.index(titles[0])
+    last = text.index(titles[-1], start)
+    end = text.index("\n\n", text.index("|---|", last)) + 2  # the blank line that ends the last table
+    readme.write_text(text[:start] + markdown_tables() + "\n" + text[end:], encoding="utf-8")
+
+
 if __name__ == "__main__":
-    sys.stdout.write(markdown_tables())
+    if sys.argv[1:2] == ["--write"]:
+        write_readme_tables(Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "README.md")
+    else:
+        sys.stdout.write(markdown_tables())

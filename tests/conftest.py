@@ -11,10 +11,18 @@ import pytest
 import requests
 
 from bot import servers
-from tests.support import MODEL, SLACK_SIGNING_SECRET, SLACK_TOKEN, RunningBot, SlackWebAPI, start_servers
+from tests.support import (
+    MODEL,
+    NO_RATE_LIMITS,
+    SLACK_SIGNING_SECRET,
+    SLACK_TOKEN,
+    RunningBot,
+    SlackWebAPI,
+    start_servers,
+)
 
 # Fixtures that start servers: a test using one (directly or through another fixture) is `live`.
-LIVE_FIXTURES = {"bot", "bot_env", "own_bot", "scale"}
+LIVE_FIXTURES = {"bot", "bot_env", "own_bot", "scale", "limited"}
 
 
 def pytest_configure(config):
@@ -38,7 +46,7 @@ def slack_api() -> SlackWebAPI:
 def bot_env(tmp_path_factory, slack_api) -> Dict[str, str]:
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run the tests through `make test`, which trains it")
-    return servers.environment({
+    return servers.environment({**NO_RATE_LIMITS,
         "RASA_PORT": str(servers.free_port()), "ACTION_PORT": str(servers.free_port()), "BIND": "127.0.0.1",
         "WEB_PORT": str(servers.free_port()), "SLACK_TOKEN": SLACK_TOKEN,
         "SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET, "SLACK_API_URL": slack_api.url,

@@ -28,6 +28,10 @@ LOG_DIR = ROOT / "tests" / "artifacts"
 SLACK_TOKEN = "xoxb-test-token"
 SLACK_SIGNING_SECRET = "test-signing-secret"
 SLACK_BOT_USER = "UBOT"
+# Servers that tests load from one address at test speed (fuzzing, 50 concurrent conversations) run without
+# rate limits; the tests of the limits configure their own channels or servers.
+NO_RATE_LIMITS = {"CLIENT_MESSAGES_PER_MINUTE": "0", "CONVERSATION_MESSAGES_PER_MINUTE": "0",
+                  "MAX_QUEUED_TURNS": "100", "CLIENT_CONNECTIONS": "0"}
 
 
 # ---------------------------------------------------------------------------------------------- servers
@@ -95,8 +99,8 @@ def buttons(messages: List[dict]) -> List[dict]:
 
 
 def recorded_user_turns(bot, sender, wait: float = 10) -> List[dict]:
-    """The user events Rasa stored for `sender` (read from the SQLite tracker store). Replies go out before
-    Rasa saves the turn, so wait up to `wait` seconds for it to appear."""
+    """The user events Rasa stored for the conversation id `sender` (`<channel>:<id>`, read from the SQLite
+    tracker store). Replies go out before Rasa saves the turn, so wait up to `wait` seconds for it."""
     deadline = time.monotonic() + wait
     while True:
         with sqlite3.connect(bot.env["TRACKER_DB"]) as db:
@@ -125,17 +129,24 @@ def log_lines(path: Path, needle: str, wait: float = 10) -> List[str]:
 
 # ---------------------------------------------------------------------------------------------- socket.io
 
+class Confirmation(threading.Event):
+    """Set when the server confirms a session; `session_id` is the id it issued."""
+    session_id: Optional[str] = None
+
+
 @contextlib.contextmanager
-def socketio_client(base_url: str, origin: str) -> Iterator[Tuple[object, threading.Event, Callable]]:
+def socketio_client(base_url: str, origin: str, headers: Optional[Dict[str, str]] = None
+                    ) -> Iterator[Tuple[object, Confirmation, Callable]]:
     """A connected python-socketio client (polling: Rasa pins aiohttp < 3.10): (sio, confirmed, wait_for)."""
     import socketio
     sio = socketio.Client(reconnection=False)
     replies: List[dict] = []
-    confirmed = threading.Event()
+    confirmed = Confirmation()
     got = threading.Condition()
 
     @sio.on("session_confirm")
-    def on_confirm(_):
+    def on_confirm(session_id):
+        confirmed.session_id = session_id
         confirmed.set()
 
     @sio.on("bot_uttered")
@@ -149,8 +160,8 @@ def socketio_client(base_url: str, origin: str) -> Iterator[Tuple[object, thread
             assert got.wait_for(lambda: len(replies) >= n, timeout), f"no reply after {timeout} s: {replies}"
         return replies
 
-    sio.connect(base_url, socketio_path="/socket.io", transports=["polling"], headers={"Origin": origin},
-                wait_timeout=10)
+    sio.connect(base_url, socketio_path="/socket.io", transports=["polling"], headers={"Origin": origin,
+                **(headers or {})}, wait_timeout=10)
     try:
         yield sio, confirmed, wait_for
     finally:
@@ -158,12 +169,14 @@ def socketio_client(base_url: str, origin: str) -> Iterator[Tuple[object, thread
 
 
 @contextlib.contextmanager
-def socketio_session(base_url: str, origin: str):
-    """A connected socket with a confirmed session: yields (say, wait_for, session_id)."""
-    with socketio_client(base_url, origin) as (sio, confirmed, wait_for):
-        session_id = uuid.uuid4().hex
-        sio.emit("session_request", {"session_id": session_id})
+def socketio_session(base_url: str, origin: str, resume: Optional[str] = None,
+                     headers: Optional[Dict[str, str]] = None):
+    """A connected socket with a session the server confirmed (a new one, or `resume` if the server accepts
+    it): yields (say, wait_for, session_id)."""
+    with socketio_client(base_url, origin, headers) as (sio, confirmed, wait_for):
+        sio.emit("session_request", {"session_id": resume})
         assert confirmed.wait(10)
+        session_id = confirmed.session_id
         yield (lambda text: sio.emit("user_uttered", {"message": text, "session_id": session_id})), wait_for, \
             session_id
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.answers.content_store import CONTENT_DIR, ContentError, load_content
-from bot.channels.screening import WORD_JOINER, screen
+from bot.channels.screening import WORD_JOINER, BadMetadata, clean_metadata, screen, sender_problem
 from bot.settings import Settings
 from tests.support import page_origin, socketio_client
 
@@ -24,13 +24,22 @@ json_values = st.recursive(
     | st.text(max_size=50),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=12)
+# Every code point, lone surrogates included (st.text() alone never produces them).
+any_characters = st.characters(blacklist_categories=())
 tricky_text = st.one_of(
     st.text(max_size=300),
-    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300),
+    st.text(alphabet=any_characters, max_size=300),
     st.sampled_from(["مرحبا، متى تأسس المكتب؟", "שלום \u202eevil\u202c", "🇪🇺🤖💬" * 20, "\x00\x01\x1b[31m",
                      "/ask_history{\"subject\": \"eurcap\"}", "\u2060/greet", "{" * 500, "a\r\nb\tc" * 50,
                      "SELECT * FROM events; --", "<script>alert(1)</script>", "9" * 5000]),
 )
+
+
+tricky_ids = st.one_of(
+    st.text(alphabet=any_characters, min_size=0, max_size=260),
+    st.sampled_from(["\ud800", "a\x00b", "\udfff" * 10, "rtl\u202eevil", "\u200fמזהה", "x" * 255, "x" * 256,
+                     "tab\tid", "new\nline", "\x7f", " ", "", "slack:U123", "socketio:abc.def", "é" * 255]))
+TRY_AGAIN = CONTENT.message("try_again").strip()
 
 
 def well_formed(reply, sender):
@@ -38,6 +47,18 @@ def well_formed(reply, sender):
     for message in reply:
         assert message["recipient_id"] == sender
         assert isinstance(message.get("text"), str) and message["text"].strip()
+        assert message["text"].strip() != TRY_AGAIN  # an answer, not a failure
+
+
+def acceptable(body) -> bool:
+    """What the REST channel must answer (else 400): an object with a usable sender and a string message."""
+    if not isinstance(body, dict) or not isinstance(body.get("message"), str) or sender_problem(body.get("sender")):
+        return False
+    try:
+        clean_metadata(body.get("metadata"), Settings().max_metadata_bytes)
+    except BadMetadata:
+        return False
+    return True
 
 
 @settings(max_examples=150, **SETTINGS)
@@ -54,13 +75,29 @@ def test_rest_any_text_gets_a_well_formed_reply(bot, text):
 def test_rest_any_json_body_is_answered_or_refused_with_400(bot, body):
     response = bot.session.post(bot.webhook, data=json.dumps(body), timeout=30,
                                 headers={"Content-Type": "application/json"})
-    if isinstance(body, dict) and isinstance(body.get("sender"), str) and body["sender"].strip() \
-            and len(body["sender"]) <= 256 and isinstance(body.get("message"), str) \
-            and (body.get("metadata") is None or isinstance(body.get("metadata"), dict)):
+    if acceptable(body):
         assert response.status_code == 200
         well_formed(response.json(), body["sender"])
     else:
         assert response.status_code == 400 and response.json()["error"]
+
+
+@settings(max_examples=200, **SETTINGS)
+@given(sender=tricky_ids, text=tricky_text)
+def test_rest_any_sender_id_is_answered_or_refused_with_400_and_the_server_stays_up(bot, sender, text):
+    body = {"sender": sender, "message": text}
+    response = bot.session.post(bot.webhook, data=json.dumps(body), timeout=30,
+                                headers={"Content-Type": "application/json"})
+    if acceptable(body):
+        assert response.status_code == 200, response.text
+        well_formed(response.json(), sender)
+    else:
+        assert response.status_code == 400 and "'sender'" in response.json()["error"]
+    assert bot.rasa.poll() is None
+
+
+def test_after_the_id_fuzzing_an_ordinary_visitor_is_answered(bot):
+    assert "1951" in "\n".join(m["text"] for m in bot.ask("What is IOM?")) and bot.rasa.poll() is None
 
 
 @settings(max_examples=100, **SETTINGS)
@@ -82,19 +119,23 @@ def test_screen_always_decides(text):
 
 
 def test_socketio_any_payload_keeps_the_server_answering(bot):
-    with socketio_client(bot.base_url, page_origin(bot.env)) as (sio, _, wait_for):
-        session_id = uuid.uuid4().hex
-        sio.emit("session_request", {"session_id": session_id})
+    with socketio_client(bot.base_url, page_origin(bot.env)) as (sio, confirmed, wait_for):
+        sio.emit("session_request", {"session_id": "\ud800\x00"})
+        assert confirmed.wait(10)
+        session_id = confirmed.session_id
         sent = 0
 
         @settings(max_examples=80, **SETTINGS)
-        @given(payload=json_values, text=tricky_text)
-        def round_trip(payload, text):
+        @given(payload=json_values, text=tricky_text, other_id=tricky_ids, rejoin=st.booleans())
+        def round_trip(payload, text, other_id, rejoin):
             nonlocal sent
-            sio.emit("session_request", payload)  # malformed events: ignored, no crash
-            sio.emit("user_uttered", payload)
-            sio.emit("user_uttered", {"message": text, "session_id": session_id, "metadata": payload})
-            sent += 1
+            # At most 4 events a round: Engine.IO refuses a polling request carrying more than 16 packets.
+            sio.emit("session_request", {"session_id": other_id} if rejoin else payload)  # ignored: has one
+            sio.emit("user_uttered", payload)  # malformed ones are ignored
+            sio.emit("user_uttered", {"message": text, "session_id": other_id})  # not its session: ignored
+            sio.emit("user_uttered", {"message": text, "metadata": payload})  # answered
+            sent += 1 + (isinstance(payload, dict) and isinstance(payload.get("message", 0), str)
+                         and payload.get("session_id") is None)
             wait_for(sent, timeout=30)  # every well-formed message gets one reply
 
         round_trip()
@@ -102,8 +143,8 @@ def test_socketio_any_payload_keeps_the_server_answering(bot):
         assert len(replies) == sent
         assert all(isinstance(r.get("text"), str) and r["text"].strip() for r in replies)
         sio.emit("user_uttered", {"message": "What is IOM?", "session_id": session_id})
-        assert "1951" in wait_for(sent + 1)[-1]["text"]
-        print(f"\nsocket.io: {sent} fuzz rounds (3 events each), {len(replies)} replies, all well-formed")
+        assert "1951" in wait_for(sent + 1)[-1]["text"] and bot.rasa.poll() is None
+        print(f"\nsocket.io: {sent} fuzz rounds (4 events each), {len(replies)} replies, all well-formed")
 
 
 @settings(max_examples=300, **SETTINGS)

@@ -14,25 +14,27 @@ from rasa.shared.core.events import Event
 from rasa.utils.endpoints import EndpointConfig
 
 from bot import rasa_patches
+from bot.settings import Settings
 
 TIMEOUT = 4.5
+CONFIG = Settings(action_timeout=TIMEOUT, max_request_bytes=4096, proxies_count=1)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def installed():
-    rasa_patches.install(action_timeout=TIMEOUT)
+    rasa_patches.install(CONFIG)
 
 
 def test_refuses_another_rasa_version(monkeypatch):
     monkeypatch.setattr(rasa, "__version__", "3.7.0")
     with pytest.raises(rasa_patches.UnsupportedRasaVersion, match="3.6.21"):
-        rasa_patches.install(action_timeout=TIMEOUT)
+        rasa_patches.install(CONFIG)
 
 
 def test_install_is_idempotent():
     patched = (rasa_action.RemoteAction._validate_action_result, Event.resolve_by_type,
                EndpointConfig.session, rasa_action.DEFAULT_REQUEST_TIMEOUT)
-    rasa_patches.install(action_timeout=99)
+    rasa_patches.install(CONFIG.replace(action_timeout=99))
     assert rasa_patches.installed()
     assert (rasa_action.RemoteAction._validate_action_result, Event.resolve_by_type, EndpointConfig.session,
             rasa_action.DEFAULT_REQUEST_TIMEOUT) == patched
@@ -80,3 +82,10 @@ def _subclasses(cls):
     for sub in cls.__subclasses__():
         yield sub
         yield from _subclasses(sub)
+
+
+def test_rasas_app_caps_request_bodies_and_trusts_the_configured_proxies():
+    import rasa.core.run
+    app = rasa.core.run.configure_app(input_channels=[], enable_api=False)
+    assert app.config.REQUEST_MAX_SIZE == 4096 and app.config.WEBSOCKET_MAX_SIZE == 4096
+    assert app.config.PROXIES_COUNT == 1

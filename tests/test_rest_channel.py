@@ -10,9 +10,9 @@ import logging
 import pytest
 
 from bot.answers.content_store import load_content
-from bot.channels.base import hashed
 from bot.channels.rest import BadRequest, HardenedRestInput, parse_body
 from bot.channels.screening import WORD_JOINER, screen
+from bot.channels.signing import Signer
 from bot.settings import Settings
 from tests.support import (
     LOG_DIR,
@@ -61,8 +61,13 @@ def rasa() -> FakeRasa:
 
 
 @pytest.fixture
-def app(rasa):
-    channel = HardenedRestInput().configure(SETTINGS.replace(turn_timeout=0.5))
+def channel():
+    return HardenedRestInput().configure(SETTINGS.replace(turn_timeout=0.5, client_messages_per_minute=0,
+                                                          conversation_messages_per_minute=0))
+
+
+@pytest.fixture
+def app(rasa, channel):
     app = ChannelApp([channel], rasa)
     yield app
     app.close()
@@ -102,7 +107,7 @@ def test_a_turn_reaches_rasa_with_sender_channel_and_metadata(app, rasa):
     response = app.post(WEBHOOK, json={"sender": "visitor-1", "message": "hello", "metadata": {"page": "/"}})
     assert response.json() == [{"recipient_id": "visitor-1", "text": "echo: hello"}]
     [message] = rasa.received
-    assert (message.sender_id, message.input_channel, message.metadata) == ("visitor-1", "rest", {"page": "/"})
+    assert (message.sender_id, message.input_channel, message.metadata) == ("rest:visitor-1", "rest", {"page": "/"})
 
 
 @pytest.mark.parametrize("behaviour", ["raise", "silent", "hang"])
@@ -115,12 +120,12 @@ def test_a_failed_turn_answers_try_again_and_logs_an_error(app, rasa, behaviour,
     assert "turn without an answer" in caplog.text and "reply=error" in caplog.text
 
 
-def test_one_log_line_per_turn_with_hashed_sender_and_truncated_text(app, caplog):
+def test_one_log_line_per_turn_with_hashed_sender_and_truncated_text(app, channel, caplog):
     sender = new_sender()
     with caplog.at_level(logging.INFO, logger="iom.turns"):
         app.post(WEBHOOK, json={"sender": sender, "message": "When was the Brussels office established?" + " " * 1400})
     [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("turn ")]
-    assert f"sender={hashed(sender)}" in line and "channel=rest" in line
+    assert f"sender={channel.hashed('rest:' + sender)}" in line and "channel=rest" in line
     assert "intent=ask_iom" in line and "entry=iom_about" in line and "reply=answer" in line
     assert "latency_ms=" in line and "chars)" in line
     assert sender not in caplog.text
@@ -133,7 +138,7 @@ def test_one_log_line_per_turn_with_hashed_sender_and_truncated_text(app, caplog
 def test_slash_command_is_text_not_an_intent(bot, typed):
     sender = new_sender()
     assert texts(bot.ask(typed, sender))
-    [turn] = recorded_user_turns(bot, sender)
+    [turn] = recorded_user_turns(bot, f"rest:{sender}")
     assert parsed_through_nlu(turn)
 
 
@@ -141,7 +146,7 @@ def test_button_payload_is_honoured(bot):
     sender = new_sender()
     entry = CONTENT.entries["project_eurcap"]
     assert texts(bot.ask(entry.payload, sender)).strip() == entry.answer.strip()
-    [turn] = recorded_user_turns(bot, sender)
+    [turn] = recorded_user_turns(bot, f"rest:{sender}")
     assert turn["parse_data"]["intent"] == {"name": "ask_projects", "confidence": 1.0}
 
 
@@ -157,6 +162,7 @@ def test_the_actions_turn_record_reaches_the_log_line(bot):
     """The action's decision crosses two processes (action server -> Rasa -> channel) into one log line."""
     sender = new_sender()
     bot.ask("When was the Brussels office established?", sender)
-    [line] = log_lines(LOG_DIR / "servers.log", f"turn sender={hashed(sender)}")
+    hashed = Signer(bot.env["SECRET_KEY"]).log_hash(f"rest:{sender}")
+    [line] = log_lines(LOG_DIR / "servers.log", f"turn sender={hashed}")
     assert "intent=ask_history" in line and "entry=office_established" in line and "reply=answer" in line
     assert sender not in (LOG_DIR / "servers.log").read_text()

@@ -24,6 +24,7 @@ from bot.settings import ROOT
 from tests.support import (
     LOG_DIR,
     MODEL,
+    NO_RATE_LIMITS,
     SLACK_SIGNING_SECRET,
     SLACK_TOKEN,
     page_origin,
@@ -44,7 +45,8 @@ def scale(slack_api) -> Topology:
     base = ROOT / "var" / f"test-scale-{uuid.uuid4().hex[:6]}"
     ports = free_ports(REPLICAS, 2)
     slack = {"SLACK_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET, "SLACK_API_URL": slack_api.url}
-    topology = Topology(scale_settings(base, {**ports, **slack, "MODEL": str(MODEL)}), REPLICAS, 2, base)
+    topology = Topology(scale_settings(base, {**ports, **slack, **NO_RATE_LIMITS, "MODEL": str(MODEL)}), REPLICAS, 2,
+                        base)
     try:
         topology.up()
         yield topology
@@ -55,14 +57,17 @@ def scale(slack_api) -> Topology:
 
 
 def user_texts(scale: Topology, sender: str) -> List[str]:
+    """What the REST visitor `sender` said, as stored in PostgreSQL."""
     with psycopg2.connect(**scale.pg_connect()) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT data FROM events WHERE sender_id = %s AND type_name = 'user' ORDER BY id", (sender,))
+        cursor.execute("SELECT data FROM events WHERE sender_id = %s AND type_name = 'user' ORDER BY id",
+                       (f"rest:{sender}",))
         return [json.loads(data)["text"] for (data,) in cursor.fetchall()]
 
 
 def event_kinds(scale: Topology, sender: str) -> List[str]:
     with psycopg2.connect(**scale.pg_connect()) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT type_name, action_name FROM events WHERE sender_id = %s ORDER BY id", (sender,))
+        cursor.execute("SELECT type_name, action_name FROM events WHERE sender_id = %s ORDER BY id",
+                       (f"rest:{sender}",))
         return [f"{t}:{a}" if t == "action" else t for t, a in cursor.fetchall()]
 
 
@@ -193,7 +198,7 @@ def test_alternating_replicas_process_a_fast_conversation_strictly_in_order(scal
     the stored conversation must have every turn once, in sending order, each turn's events contiguous."""
     sender, turns = f"order-{uuid.uuid4().hex[:8]}", 30
     plain = redis.Redis(port=int(scale.env["REDIS_PORT"]), password=scale.env["REDIS_PASSWORD"], db=1)
-    counter = f"iom:lock:{sender}:next"
+    counter = f"iom:lock:rest:{sender}:next"
 
     async def run():
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
@@ -308,3 +313,94 @@ def test_postgres_down_gives_try_again_and_recovers_without_restarting_replicas(
     # are asked (round-robin), so both report it and both recover.
     outage_then_recovery(scale, "pg", lambda: scale.stop("postgres", signal.SIGINT), scale.start_postgres,
                          "TRACKER STORE UNAVAILABLE", asks=REPLICAS)
+
+
+# ------------------------------------------------------------------------------- issue 14 on PostgreSQL
+def test_bad_ids_and_text_through_nginx_never_stop_a_replica(scale):
+    """Row 1 on PostgreSQL (a NUL in an id made psycopg2 raise a ValueError that Rasa treats as fatal)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    any_text = st.text(alphabet=st.characters(blacklist_categories=()), max_size=80)
+    ids = st.one_of(any_text, st.sampled_from(["a\x00b", "\ud800", "x" * 256, "\u202eid", "x" * 255]))
+    pids = [scale.processes[f"rasa-{i}"].pid for i in range(REPLICAS)]
+
+    @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(sender=ids, text=any_text)
+    def one_request(sender, text):
+        response = requests.post(f"{scale.url}/webhooks/rest/webhook", timeout=30,
+                                 data=json.dumps({"sender": sender, "message": text}),
+                                 headers={"Content-Type": "application/json"})
+        assert response.status_code in (200, 400), response.text
+
+    one_request()
+    assert all(scale.processes[f"rasa-{i}"].poll() is None for i in range(REPLICAS))
+    assert [scale.processes[f"rasa-{i}"].pid for i in range(REPLICAS)] == pids
+    for _ in range(REPLICAS):  # round-robin: every replica answers an ordinary visitor
+        assert "1951" in texts(ask(scale.url, f"after-{uuid.uuid4().hex[:6]}", "What is IOM?"))
+
+
+def test_the_postgres_store_turns_an_unstorable_id_into_a_loud_error(scale):
+    from rasa.shared.core.domain import Domain
+
+    from bot.stores.tracker_store import StrictSQLTrackerStore, TrackerStoreUnavailable
+    store = StrictSQLTrackerStore(Domain.load(str(ROOT / "domain.yml")), dialect="postgresql", host="127.0.0.1",
+                                  port=int(scale.env["PG_PORT"]), db=scale.env["PG_DB"],
+                                  username=scale.env["PG_USER"], password=scale.env["PG_PASSWORD"])
+    with pytest.raises(TrackerStoreUnavailable):
+        asyncio.run(store.retrieve("a\x00b"))
+
+
+def test_a_holder_that_stalls_past_its_lifetime_is_not_saved_and_the_next_turn_goes_on(scale):
+    """Row 8: the renewal's result is checked; a lost lock means the turn's events are not stored."""
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.stores.lock_store import TicketRedisLockStore
+    from bot.stores.tracker_store import StrictSQLTrackerStore, TrackerStoreUnavailable
+    locks = TicketRedisLockStore(EndpointConfig(url="127.0.0.1", port=int(scale.env["REDIS_PORT"]),
+                                                password=scale.env["REDIS_PASSWORD"], db=4, lock_lifetime=0.3))
+    store = StrictSQLTrackerStore(Domain.load(str(ROOT / "domain.yml")), dialect="postgresql", host="127.0.0.1",
+                                  port=int(scale.env["PG_PORT"]), db=scale.env["PG_DB"],
+                                  username=scale.env["PG_USER"], password=scale.env["PG_PASSWORD"])
+    conversation = f"rest:stall-{uuid.uuid4().hex[:6]}"
+
+    def turn(text):
+        tracker = DialogueStateTracker(conversation, [])
+        tracker.update(ActionExecuted("action_listen"))
+        tracker.update(UserUttered(text, {"name": "greet", "confidence": 1.0}))
+        return tracker
+
+    async def stalled_then_next():
+        async with locks.lock(conversation):
+            time.sleep(0.8)  # the holder stalls (blocking its event loop) past the 0.3 s lifetime
+            async with locks.lock(conversation):  # meanwhile the next turn gets the conversation
+                await store.save(turn("the next turn"))
+            with pytest.raises(TrackerStoreUnavailable):
+                await store.save(turn("the stalled turn"))
+
+    asyncio.run(stalled_then_next())
+    stored = [e.text for e in asyncio.run(store.retrieve_full_tracker(conversation)).events if hasattr(e, "text")]
+    assert "the next turn" in stored and "the stalled turn" not in stored
+
+
+def test_no_secret_on_a_command_line_and_nginx_workers_unprivileged(scale):
+    """Row 13: Redis's password is in a file of mode 600, secrets.json too, nginx workers are not root."""
+    import os
+    import stat
+    redis_pid = scale.processes["redis"].pid
+    command = open(f"/proc/{redis_pid}/cmdline", "rb").read().decode(errors="replace")
+    assert scale.env["REDIS_PASSWORD"] not in command
+    for secret_file in (scale.dir / "secrets.json", scale.dir / "redis.conf"):
+        assert stat.S_IMODE(os.stat(secret_file).st_mode) == 0o600, secret_file
+    master = scale.processes["nginx"].pid
+    workers = [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent(int(p)) == master]
+    assert workers and all(os.stat(f"/proc/{w}").st_uid != 0 for w in workers) or os.geteuid() != 0
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1

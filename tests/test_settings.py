@@ -40,7 +40,7 @@ def test_every_setting_is_documented():
 
 def test_readme_configuration_tables_match_the_settings():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert markdown_tables() in readme, "regenerate the README's tables: python -m bot.settings"
+    assert markdown_tables() in readme, "regenerate the README's tables: python -m bot.settings --write README.md"
 
 
 def test_no_other_module_reads_the_environment():

@@ -174,7 +174,7 @@ def test_slash_text_is_not_an_intent_command(bot, slack_api):
     dm = slack_channel_id("D")
     send(bot, dm_event(dm, "/bot_challenge", user="U9"))
     slack_api.wait_for(lambda p: p.get("channel") == dm)
-    [turn] = recorded_user_turns(bot, "U9")
+    [turn] = recorded_user_turns(bot, "slack:U9")
     assert parsed_through_nlu(turn)
 
 

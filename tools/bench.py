@@ -312,12 +312,12 @@ def scale_section(repeats: int) -> Dict[str, object]:
 
 
 def scale_available() -> bool:
-    from tools.scale import pg_bin_dir
+    from tools.scale import nginx_binary, pg_bin_dir
     try:
         pg_bin_dir()
     except SystemExit:
         return False
-    return bool(shutil.which("redis-server") and (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()))
+    return bool(shutil.which("redis-server") and nginx_binary())
 
 
 # ----------------------------------------------------------------------------------------- reporting

@@ -19,9 +19,9 @@ the event loop, so a process never uses more than a couple of connections at onc
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -35,12 +35,22 @@ from typing import Dict, List, Optional
 from bot import servers
 from bot.settings import LOOPBACK, ROOT, Settings, process_environment
 
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
 DEFAULT_DIR = ROOT / "var" / "scale"
 NGINX_TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
 PG_RESERVED_CONNECTIONS = 10  # superuser + psql + migrations headroom
 SECRET_BYTES = 18
 START_TIMEOUT_S = {"postgres": 60, "redis": 30, "nginx": 30}
 STOP_TIMEOUT_S = 15
+NGINX_WORKER_USER = "www-data" if _user_exists("www-data") else "nobody"
 
 
 def scale_settings(base_dir: Path = DEFAULT_DIR, overrides: Optional[Dict[str, str]] = None) -> Dict[str, str]:
@@ -52,12 +62,11 @@ def scale_settings(base_dir: Path = DEFAULT_DIR, overrides: Optional[Dict[str, s
     passwords = {"PG_PASSWORD": config.pg_password or stored.get("PG_PASSWORD") or secrets.token_urlsafe(SECRET_BYTES),
                  "REDIS_PASSWORD": config.redis_password or stored.get("REDIS_PASSWORD")
                  or secrets.token_urlsafe(SECRET_BYTES)}
-    base_dir.mkdir(parents=True, exist_ok=True)
-    secret_file.write_text(json.dumps(passwords))
-    secret_file.chmod(0o600)
+    servers.write_private(secret_file, json.dumps(passwords))
     return servers.environment({**(overrides or {}), **passwords, "ENDPOINTS": "endpoints.scale.yml",
                                 "ACTION_HOST": LOOPBACK, "ACTION_PORT": str(config.actions_lb_port),
-                                "PG_HOST": LOOPBACK, "REDIS_HOST": LOOPBACK})
+                                "PG_HOST": LOOPBACK, "REDIS_HOST": LOOPBACK,
+                                "PROXIES_COUNT": "1"})  # the replicas see clients through nginx
 
 
 class Topology:
@@ -123,7 +132,7 @@ class Topology:
         if not (self.pg_data / "PG_VERSION").exists():
             self.pg_data.mkdir(parents=True, exist_ok=True)
             pwfile = self.dir / "pg-password"
-            pwfile.write_text(self.env["PG_PASSWORD"] + "\n")
+            servers.write_private(pwfile, self.env["PG_PASSWORD"] + "\n")
             if user:
                 shutil.chown(self.pg_data, user)
                 shutil.chown(pwfile, user)
@@ -168,9 +177,11 @@ class Topology:
     def start_redis(self) -> None:
         data = self.dir / "redis"
         data.mkdir(parents=True, exist_ok=True)
-        self._start("redis", [shutil.which("redis-server") or "/usr/bin/redis-server", "--bind", "127.0.0.1",
-                              "--port", self.env["REDIS_PORT"], "--dir", str(data), "--save", "",
-                              "--appendonly", "no", "--requirepass", self.env["REDIS_PASSWORD"]])
+        # The password goes in a config file of mode 600: on the command line `ps` would show it.
+        config = self.dir / "redis.conf"
+        servers.write_private(config, f"bind 127.0.0.1\nport {self.env['REDIS_PORT']}\ndir {data}\nsave \"\"\n"
+                                      f"appendonly no\nrequirepass {self.env['REDIS_PASSWORD']}\n")
+        self._start("redis", [shutil.which("redis-server") or "/usr/bin/redis-server", str(config)])
         import redis
         client = redis.Redis(host="127.0.0.1", port=int(self.env["REDIS_PORT"]), password=self.env["REDIS_PASSWORD"])
         deadline = time.monotonic() + START_TIMEOUT_S["redis"]
@@ -202,16 +213,29 @@ class Topology:
         actions = "\n".join(f"    server 127.0.0.1:{self.action_port(i)} max_fails=1 fail_timeout=5s;"
                             for i in range(self.actions))
         temp = self.dir / "nginx-tmp"
-        user = f"user {getpass.getuser()};" if os.geteuid() == 0 else ""
-        return NGINX_TEMPLATE.read_text().format(user=user, dir=self.dir, logs=self.logs, temp=temp, rasa=rasa,
-                                                 actions=actions, lb_port=self.env["LB_PORT"],
-                                                 actions_lb_port=self.env["ACTIONS_LB_PORT"])
+        # Started as root, nginx runs its workers as an unprivileged user (Debian's www-data, else nobody).
+        user = f"user {NGINX_WORKER_USER};" if os.geteuid() == 0 else ""
+        config = Settings.from_env(self.env)
+        per_minute, connections = config.client_messages_per_minute, config.client_connections
+        zones = [f"  limit_req_zone $binary_remote_addr zone=clients:10m rate={per_minute}r/m;" if per_minute else "",
+                 "  limit_conn_zone $binary_remote_addr zone=connections:10m;" if connections else ""]
+        burst = max(1, per_minute // 4)
+        return NGINX_TEMPLATE.read_text().format(
+            user=user, dir=self.dir, logs=self.logs, temp=temp, rasa=rasa, actions=actions,
+            lb_port=self.env["LB_PORT"], actions_lb_port=self.env["ACTIONS_LB_PORT"], limit_zones="\n".join(zones),
+            limit_requests=f"      limit_req zone=clients burst={burst} nodelay;" if per_minute else "",
+            limit_connections=f"      limit_conn connections {connections};" if connections else "")
 
     def start_nginx(self) -> None:
         (self.dir / "nginx-tmp").mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:  # the workers write request bodies and proxy buffers there
+            shutil.chown(self.dir / "nginx-tmp", NGINX_WORKER_USER)
         conf = self.dir / "nginx.conf"
         conf.write_text(self.nginx_config())
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        nginx = nginx_binary()
+        if nginx is None:
+            raise SystemExit("nginx not found: `make setup` installs it (apt-get install nginx) when root")
         check = subprocess.run([nginx, "-t", "-c", str(conf), "-p", str(self.dir)], capture_output=True, text=True)
         if check.returncode != 0:
             raise RuntimeError(f"nginx rejected {conf}: {check.stderr}")
@@ -270,6 +294,11 @@ def _consecutive_free_ports(count: int) -> int:
         finally:
             for s in sockets:
                 s.close()
+
+
+def nginx_binary() -> Optional[str]:
+    found = shutil.which("nginx") or "/usr/sbin/nginx"
+    return found if Path(found).exists() else None
 
 
 def run_as(user: Optional[str], command: List[str]) -> List[str]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -28,12 +29,16 @@ MESSAGES_FILE = "messages.yml"
 MAX_FOLLOWUPS = 5
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 SUBJECT_ENTITY = "subject"
+# Markdown links [text](target) and autolinks <scheme:...>: a `javascript:` target would be clickable in the
+# widget, so only these schemes are accepted.
+LINK = re.compile(r"\[[^\]]*\]\(\s*([^)\s]*)|<([A-Za-z][A-Za-z0-9+.-]*:[^>\s]*)>")
+LINK_SCHEMES = ("https", "http", "mailto")
 # Message keys the dialogue code relies on, with the placeholders each must contain.
 REQUIRED_MESSAGES: Mapping[str, Tuple[str, ...]] = {
     "greet": (), "goodbye": (), "thanks": (), "bot_challenge": (), "help": (), "fallback": (),
     "out_of_scope": (), "unavailable": (), "personal_case": (), "did_you_mean": (),
     "no_more": ("{title}",), "no_context": (), "empty_message": (), "too_long": ("{length}", "{limit}"),
-    "try_again": (),
+    "try_again": (), "slow_down": (),
 }
 
 
@@ -121,6 +126,10 @@ def _text(raw: dict, key: str, file: str, entry: str) -> str:
     value = raw.get(key)
     if not isinstance(value, str) or not value.strip():
         raise ContentError(file, "must be a non-empty string", entry, key)
+    for link in LINK.findall(value):
+        target = link[0] or link[1]
+        if urlsplit(target.strip()).scheme.lower() not in LINK_SCHEMES:
+            raise ContentError(file, f"links must be {', '.join(LINK_SCHEMES)}: {target[:60]!r}", entry, key)
     return value.strip()
 
 

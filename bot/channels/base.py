@@ -1,43 +1,53 @@
-"""What every input channel shares: one way into a turn, with a guaranteed reply and one log line.
+"""What every input channel shares: one way into a turn, with limits, a guaranteed reply and one log line.
 
 An input channel subclasses `FaqChannel` (before the Rasa channel it extends), gives its output channel the
-`RecordingOutput` mix-in, and hands each user text to `handle_text`:
+`RecordingOutput` mix-in, checks the client's conversation id with `sender_problem` (refusing the request
+when it is unusable) and hands each user text to `handle_text`:
 
-1. screening (bot/channels/screening.py): empty or too long text gets a polite reply without NLU, typed
-   `/intent` commands become plain text;
-2. the turn: Rasa's `on_new_message`, capped at `TURN_TIMEOUT` seconds. If it produces no reply (action
-   server down, hung or crashing: Rasa then logs the error and sends nothing) or fails, the user gets the
-   polite "try again" message and an ERROR line is logged. Rasa's own wait for the action server is capped
-   at `ACTION_TIMEOUT` by bot/rasa_patches.py, so a hung action server costs seconds, not 5 minutes;
-3. one INFO line per turn on the `iom.turns` logger: hashed sender, channel, intent, confidence, content
-   entry, reply kind, latency, and the user text shortened.
+1. limits (bot/channels/limits.py): per client address and per conversation rate, and a cap on the turns
+   of one conversation queued at once. A refused turn returns `Refused` (with the seconds to wait); the
+   channel tells its client (HTTP 429 with Retry-After, or the polite "slow down" message);
+2. screening (bot/channels/screening.py): control characters and lone surrogates removed, empty or too long
+   text answered without NLU, typed `/intent` commands made plain text;
+3. the turn: Rasa's `on_new_message` under the conversation id `<channel>:<id>` (so a REST caller can
+   never write into a Slack or widget conversation), capped at `TURN_TIMEOUT` seconds. If it produces no
+   reply (action server down, hung or crashing: Rasa then logs the error and sends nothing) or fails, the
+   user gets the polite "try again" message and an ERROR line is logged. Rasa's own wait for the action
+   server is capped at `ACTION_TIMEOUT` by bot/rasa_patches.py;
+4. one INFO line per turn on the `iom.turns` logger: keyed hash of the sender (bot/channels/signing.py),
+   channel, intent, confidence, content entry, reply kind, latency, and the user text shortened.
 """
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Awaitable, Callable, Dict, Optional
+from functools import cached_property, lru_cache
+from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 
 from bot import rasa_patches
 from bot.answers.content_store import ContentStore, shared_store
-from bot.channels.screening import preview, screen
+from bot.channels.limits import RateLimiter, TurnQueue
+from bot.channels.screening import clean_text, preview, screen, sender_problem
+from bot.channels.signing import Signer
 from bot.protocol import TurnRecord
 from bot.settings import Settings, settings
 from bot.stores.tracker_store import TrackerStoreUnavailable
 
 log = logging.getLogger("iom.turns")
-SENDER_HASH_CHARS = 12  # enough to follow one conversation in the logs, too short to be an id
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
-def hashed(sender: str) -> str:
-    return hashlib.sha256(sender.encode("utf-8", "surrogatepass")).hexdigest()[:SENDER_HASH_CHARS]
+@dataclass(frozen=True)
+class Refused:
+    """A turn not run because of a limit: the client should wait `retry_after` seconds."""
+    retry_after: int
+    reason: str
 
 
 class RecordingOutput(OutputChannel):
@@ -59,6 +69,13 @@ class TurnFailure(Enum):
     NO_REPLY = "Rasa produced no reply (is the action server up? see the errors above)"
 
 
+@lru_cache(maxsize=None)
+def shared_limits(client_per_minute: int, conversation_per_minute: int,
+                  max_queued_turns: int) -> Tuple[RateLimiter, RateLimiter, TurnQueue]:
+    """One set of limits per process, shared by its channels: a client is one client on every channel."""
+    return RateLimiter(client_per_minute), RateLimiter(conversation_per_minute), TurnQueue(max_queued_turns)
+
+
 class FaqChannel(InputChannel):
     """Base of our input channels. Settings and content come from the process unless `configure`d (tests)."""
 
@@ -74,7 +91,7 @@ class FaqChannel(InputChannel):
         if self._settings is None:
             if not rasa_patches.installed():
                 log.warning("Rasa runs without bot.rasa_patches (start it with `python -m bot.server`): no cap "
-                            "on the action server's timeout, slower action results")
+                            "on the action server's timeout, slower action results, no request size limit")
             self._settings = settings()
         return self._settings
 
@@ -84,18 +101,59 @@ class FaqChannel(InputChannel):
             self._content = shared_store(self.settings.content_dir)
         return self._content
 
+    @cached_property
+    def signer(self) -> Signer:
+        return Signer(self.settings.secret_key)
+
+    @cached_property
+    def _limits(self) -> Tuple[RateLimiter, RateLimiter, TurnQueue]:
+        return shared_limits(self.settings.client_messages_per_minute, self.settings.conversation_messages_per_minute,
+                             self.settings.max_queued_turns)
+
+    def conversation_id(self, sender: str) -> str:
+        """The id Rasa stores the conversation under: one namespace per channel."""
+        return f"{self.name()}:{sender}"
+
+    def hashed(self, sender: str) -> str:
+        return self.signer.log_hash(sender)
+
     async def handle_text(self, on_new_message: OnNewMessage, text: str, sender: str, output: RecordingOutput,
-                          metadata: Optional[Dict[str, Any]] = None) -> None:
-        """The one way into a turn for every channel."""
+                          metadata: Optional[Dict[str, Any]] = None, client: Optional[str] = None
+                          ) -> Optional[Refused]:
+        """The one way into a turn for every channel. `sender` must have passed `sender_problem`; `client` is
+        the address the request came from, when the channel knows it."""
         if not isinstance(output, RecordingOutput):
             raise TypeError(f"{type(output).__name__} must mix in RecordingOutput")
+        problem = sender_problem(sender)
+        if problem:  # the channel should have refused it; never let it reach the tracker store
+            log.warning("%s: refused a turn whose conversation id %s", self.name(), problem)
+            return Refused(0, f"conversation id {problem}")
+        conversation = self.conversation_id(sender)
+        clients, conversations, queue = self._limits
+        retry_after = (clients.retry_after(client) if client else None) or conversations.retry_after(conversation)
+        if retry_after:
+            log.warning("%s: rate limit for sender %s (retry after %s s)", self.name(), self.hashed(conversation),
+                        retry_after)
+            return Refused(retry_after, "too many messages")
+        text = clean_text(text)
         screened = screen(text, self.content.get(), self.settings.max_message_chars)
         if screened.reply is not None:
-            log.info("%s: answered without NLU for sender %s: %r", self.name(), hashed(sender), preview(text))
-            await output.send_text_message(sender, screened.reply)
-            return
-        message = UserMessage(screened.text, output, sender, input_channel=self.name(), metadata=metadata)
-        await self._run_turn(on_new_message, message, output, text)
+            log.info("%s: answered without NLU for sender %s: %r", self.name(), self.hashed(conversation),
+                     preview(text))
+            await output.send_text_message(conversation, screened.reply)
+            return None
+        with queue.slot(conversation) as admitted:
+            if not admitted:
+                log.warning("%s: %s turns already queued for sender %s", self.name(), queue.max,
+                            self.hashed(conversation))
+                return Refused(1, "too many messages waiting for an answer in this conversation")
+            message = UserMessage(screened.text, output, conversation, input_channel=self.name(), metadata=metadata)
+            await self._run_turn(on_new_message, message, output, text)
+        return None
+
+    async def send_refusal(self, output: OutputChannel, recipient: str) -> None:
+        """The polite "slow down" reply, for channels that answer refusals with a message."""
+        await output.send_text_message(recipient, self.content.get().message("slow_down"))
 
     async def _run_turn(self, on_new_message: OnNewMessage, message: UserMessage, output: RecordingOutput,
                         original_text: str) -> None:
@@ -113,7 +171,7 @@ class FaqChannel(InputChannel):
             log.exception("turn failed")
         if failure is None and output.replies == 0:
             failure = TurnFailure.NO_REPLY
-        sender = hashed(message.sender_id)
+        sender = self.hashed(message.sender_id)
         if failure is TurnFailure.STORE_UNAVAILABLE and output.replies:
             # The answer went out but could not be saved: keep it, and say so loudly in the log.
             log.error("turn answered but NOT SAVED for sender %s: %s (%s)", sender, failure.value, detail)

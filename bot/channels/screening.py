@@ -1,5 +1,10 @@
-"""Checks every channel applies to user text before it reaches Rasa (called by bot/channels/base.py).
+"""Checks every channel applies to what a client sends before it reaches Rasa (called by bot/channels/base.py).
 
+- conversation ids: 1-255 printable characters that encode as UTF-8 (Rasa's `sender_id` column is
+  VARCHAR(255); NUL, lone surrogates or control characters made SQLite and PostgreSQL raise errors that
+  Rasa treats as fatal), else `sender_problem()` says what is wrong and the channel refuses the request;
+- text: lone surrogates and control characters other than newline and tab are removed (`clean_text`);
+- metadata: only the keys we use (`language`, `page`), short strings, at most `MAX_METADATA_BYTES`;
 - empty or whitespace-only text gets a polite prompt, and text over the length cap a polite "too long"
   reply, both without running NLU;
 - text starting with "/" would be parsed by Rasa as an intent command (`/intent{"entity": ...}`), letting
@@ -8,10 +13,57 @@
 """
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Dict, Optional
 
 from bot.answers.content_store import Content
+
+MAX_SENDER_CHARS = 255
+# Lone surrogates (U+D800-DFFF) and C0/C1 controls except \t and \n; \r\n and \r become \n first.
+UNWANTED_CHARACTERS = re.compile("[\ud800-\udfff\x00-\x08\x0b-\x1f\x7f-\x9f]")
+METADATA_KEYS = ("language", "page")  # what the widget sends and we use; other keys are dropped
+
+
+class BadMetadata(ValueError):
+    pass
+
+
+def sender_problem(sender: Any) -> Optional[str]:
+    """Why `sender` cannot identify a conversation, or None when it can."""
+    if not isinstance(sender, str) or not sender.strip():
+        return "must be a non-empty string (one id per conversation)"
+    if len(sender) > MAX_SENDER_CHARS:
+        return f"must be at most {MAX_SENDER_CHARS} characters"
+    if not sender.isprintable():
+        return "must contain only printable characters"
+    try:
+        sender.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode text (no lone surrogates)"
+    return None
+
+
+def clean_text(text: str) -> str:
+    return UNWANTED_CHARACTERS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def clean_metadata(metadata: Any, max_bytes: int) -> Dict[str, str]:
+    """The metadata we keep: `language` and `page` as strings; raises BadMetadata when it is not an object or
+    is larger than `max_bytes` as JSON."""
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise BadMetadata("'metadata' must be a JSON object when given")
+    try:
+        size = len(json.dumps(metadata, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    except (TypeError, ValueError, RecursionError):
+        raise BadMetadata("'metadata' must be plain JSON") from None
+    if size > max_bytes:
+        raise BadMetadata(f"'metadata' must be at most {max_bytes} bytes")
+    return {key: clean_text(value) for key, value in metadata.items()
+            if key in METADATA_KEYS and isinstance(value, str)}
 
 COMMAND_PREFIX = "/"
 WORD_JOINER = "\u2060"  # invisible; not whitespace, so Rasa's `.strip()` keeps it and sees no "/"

@@ -32,6 +32,7 @@ from sanic.request import Request
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.base import FaqChannel, RecordingOutput
+from bot.channels.screening import sender_problem
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -133,9 +134,17 @@ class HardenedSlackInput(FaqChannel, SlackInput):
 
     async def _answer(self, on_new_message, text: str, user: str, channel: Optional[str],
                       thread_ts: Optional[str], users: List[str]) -> None:
+        if not channel:
+            log.warning("slack: ignored a message without a channel to answer in")
+            return
         sender = self._get_conversation_id(user, channel, thread_ts)
+        if sender_problem(sender):
+            log.warning("slack: ignored a message from an unusable user id")
+            return
         metadata = {"out_channel": channel, "thread_id": thread_ts, "users": users}
-        await self.handle_text(on_new_message, text, sender, self.get_output_channel(channel, thread_ts), metadata)
+        output = self.get_output_channel(channel, thread_ts)
+        if await self.handle_text(on_new_message, text, sender, output, metadata):
+            await self.send_refusal(output, channel)
 
     seen_events: "OrderedDict[str, float]"
 
@@ -165,7 +174,7 @@ class HardenedSlackInput(FaqChannel, SlackInput):
                 if media_type == "application/x-www-form-urlencoded":
                     form = parse_qs(request.body.decode("utf-8"))
                     return self._interaction(json.loads(form["payload"][0]), on_new_message)
-            except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError) as exc:
                 log.warning("slack: malformed request: %s", exc)
                 return response.text("malformed Slack payload", status=HTTPStatus.BAD_REQUEST)
             return response.text("unsupported content type", status=HTTPStatus.UNSUPPORTED_MEDIA_TYPE)

@@ -12,7 +12,13 @@ Here every step is one atomic Redis operation (Lua scripts run atomically):
            a ticket blocks the conversation for at most `lock_lifetime` seconds.
 - acquire: the lowest ticket in the queue whose key still exists is served; expired heads are dropped.
 - release: remove the ticket from the queue and delete its key.
-Waiting tickets poll every `poll_interval` seconds with the asyncio Redis client.
+Waiting tickets poll with the asyncio Redis client, from every `poll_interval` seconds backing off to
+`MAX_POLL_INTERVAL_S`, so a queue of waiting turns does not hammer Redis.
+A holder that stalls past `lock_lifetime` (its renewals could not run or failed) has lost its place: the
+next turn may already be running. The heartbeat notices (the renewal finds the ticket gone) and marks the
+turn, and the tracker store refuses to save it (`check_lock_held`), so two turns never interleave their
+events; the visitor of the stalled turn is told to try again, or, if the answer went out, the log says
+the turn was not saved.
 
 endpoints (scale profile): `lock_store: {type: bot.stores.lock_store.TicketRedisLockStore, url, port, db,
 password, key_prefix, lock_lifetime, poll_interval}`.
@@ -23,6 +29,8 @@ import asyncio
 import logging
 import time
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import AsyncGenerator, Dict, Optional, Text
 
 import redis
@@ -39,6 +47,7 @@ DEFAULT_LOCK_LIFETIME_S = 3.0  # how long a dead replica can hold a conversation
 RENEWALS_PER_LIFETIME = 3  # a live holder renews its ticket this often per lifetime
 QUEUE_LIFETIMES = 4  # an idle conversation's counter and queue expire after this many lifetimes
 DEFAULT_POLL_INTERVAL_S = 0.01
+MAX_POLL_INTERVAL_S = 0.25  # the back-off's ceiling while a turn waits for its ticket
 DEFAULT_SOCKET_TIMEOUT_S = 5.0
 
 ISSUE = """
@@ -75,6 +84,32 @@ redis.call('ZREM', KEYS[1], ARGV[2])
 redis.call('DEL', ARGV[1] .. ARGV[2])
 return redis.call('ZCARD', KEYS[1])
 """
+
+
+class LockLost(RuntimeError):
+    """This turn's conversation lock expired while it ran: its work must not be saved."""
+
+
+@dataclass
+class _Hold:
+    conversation_id: str
+    ticket: int
+    expires_at: float  # monotonic time by which the ticket's key expires unless renewed
+    lost: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return not self.lost and time.monotonic() < self.expires_at
+
+
+_current_hold: ContextVar[Optional[_Hold]] = ContextVar("iom_lock_hold", default=None)
+
+
+def check_lock_held() -> None:
+    """Raises LockLost when the turn running in this task held a conversation lock and lost it."""
+    hold = _current_hold.get()
+    if hold is not None and not hold.valid:
+        raise LockLost(f"lock ticket {hold.ticket} expired before the turn finished")
 
 
 class TicketRedisLockStore(LockStore):
@@ -127,16 +162,20 @@ class TicketRedisLockStore(LockStore):
     async def lock(self, conversation_id: Text, lock_lifetime: float = 0,
                    wait_time_in_seconds: float = 0) -> AsyncGenerator[TicketLock, None]:
         # Rasa passes its own defaults (60 s lifetime, 1 s polling); ours come from the endpoint config.
+        issued_at = time.monotonic()
         try:
             ticket = await self.issue(conversation_id)
         except redis.RedisError as exc:
             log.error("LOCK STORE UNAVAILABLE: cannot issue a ticket (%s: %s)", type(exc).__name__, exc)
             raise LockError(f"Redis lock store unavailable: {exc}") from exc
-        heartbeat = asyncio.ensure_future(self._renew_until_cancelled(conversation_id, ticket))
+        hold = _Hold(conversation_id, ticket, issued_at + self.lock_lifetime)
+        heartbeat = asyncio.ensure_future(self._renew_until_cancelled(hold))
+        token = _current_hold.set(hold)  # the turn runs in this task: the tracker store checks the hold
         try:
             await self._acquire(conversation_id, ticket)
             yield TicketLock(conversation_id)
         finally:
+            _current_hold.reset(token)
             heartbeat.cancel()
             try:
                 await asyncio.shield(self.release(conversation_id, ticket))
@@ -144,19 +183,29 @@ class TicketRedisLockStore(LockStore):
                 log.warning("could not release lock ticket %s (%s); it expires in %.0f s", ticket, exc,
                             self.lock_lifetime)
 
-    async def _renew_until_cancelled(self, conversation_id: Text, ticket: int) -> None:
-        counter, queue, ticket_prefix = self._keys(conversation_id)
+    async def _renew_until_cancelled(self, hold: _Hold) -> None:
+        counter, queue, ticket_prefix = self._keys(hold.conversation_id)
         while True:
             await asyncio.sleep(self.lock_lifetime / RENEWALS_PER_LIFETIME)
+            sent_at = time.monotonic()
             try:
-                await self._client().eval(RENEW, 2, counter, queue, ticket_prefix, ticket,
-                                          self._ms(QUEUE_LIFETIMES * self.lock_lifetime), self._ms(self.lock_lifetime))
+                renewed = await self._client().eval(RENEW, 2, counter, queue, ticket_prefix, hold.ticket,
+                                                    self._ms(QUEUE_LIFETIMES * self.lock_lifetime),
+                                                    self._ms(self.lock_lifetime))
             except redis.RedisError as exc:  # the turn itself will report Redis being down
-                log.warning("could not renew lock ticket %s (%s)", ticket, exc)
+                log.warning("could not renew lock ticket %s (%s)", hold.ticket, exc)
+                continue
+            if renewed is None:  # SET ... XX found no key: the ticket expired while we stalled
+                hold.lost = True
+                log.error("LOCK LOST: ticket %s expired (the turn stalled over %.1f s); the turn will not be saved",
+                          hold.ticket, self.lock_lifetime)
+                return
+            hold.expires_at = sent_at + self.lock_lifetime
 
     async def _acquire(self, conversation_id: Text, ticket: int) -> None:
         _, queue, ticket_prefix = self._keys(conversation_id)
         started = time.monotonic()
+        wait = self.poll_interval
         while True:
             try:
                 state = int(await self._client().eval(ACQUIRE, 1, queue, ticket_prefix, ticket))
@@ -167,7 +216,8 @@ class TicketRedisLockStore(LockStore):
                 return
             if state == -1:
                 raise LockError(f"lock ticket {ticket} expired after {time.monotonic() - started:.1f} s of waiting")
-            await asyncio.sleep(self.poll_interval)
+            await asyncio.sleep(wait)
+            wait = min(MAX_POLL_INTERVAL_S, wait * 2)
 
     # The synchronous LockStore interface, for callers other than `lock()` (none in Rasa 3.6's server path).
     def issue_ticket(self, conversation_id: Text, lock_lifetime: float = 0) -> int:

@@ -1,10 +1,14 @@
 """SQL tracker store that fails loudly and whose per-turn cost does not grow with the conversation.
 
-1. Loud failures. Rasa wraps every tracker store in FailSafeTrackerStore, which swallows errors: a failed
-   read returns no tracker, so the user silently starts a new conversation, and a failed write goes to an
-   in-memory store that a restart loses. Here a database error is logged as an error and raised as
-   `TrackerStoreUnavailable`, a BaseException that FailSafeTrackerStore's `except Exception` lets through,
-   so the channel (bot/channels/base.py) answers "please try again" instead of forgetting the conversation.
+1. Loud failures, never an exit. Rasa wraps every tracker store in FailSafeTrackerStore, which swallows
+   errors: a failed read returns no tracker, so the user silently starts a new conversation, and a failed
+   write goes to an in-memory store that a restart loses. And SQLTrackerStore's `session_scope` takes any
+   ValueError for "PostgreSQL schema not found" and exits the process (a sender id with a lone surrogate
+   on SQLite, or a NUL on PostgreSQL, stopped the server). Here a database error is logged as an error and
+   raised as `TrackerStoreUnavailable`, a BaseException that FailSafeTrackerStore's `except Exception` lets
+   through, so the channel (bot/channels/base.py) answers "please try again" instead of forgetting the
+   conversation; the engine hides statement parameters (user text, sender ids) from error messages; and a
+   turn whose conversation lock was lost (bot/stores/lock_store.py) is not saved over the next one.
 
 2. A bounded window. Stock SQLTrackerStore loads and replays every event of the session on every turn, and
    Rasa then featurizes, rule-matches and sends to the action server the whole tracker: at turn 300 a turn
@@ -29,13 +33,16 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any, Dict, List, NoReturn, Optional, Text
+from contextlib import contextmanager
+from typing import Any, Dict, Generator, List, NoReturn, Optional, Text
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs, ensure_schema_exists
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.stores.lock_store import LockLost, check_lock_held
 
 log = logging.getLogger(__name__)
 DEFAULT_WINDOW = 60  # events, ~12 turns of this assistant
@@ -68,17 +75,27 @@ class StrictSQLTrackerStore(SQLTrackerStore):
         self.window = int(window)
         replaced = self.engine
         if self.engine.dialect.name == "postgresql":
-            self.engine = sa.create_engine(self.engine.url, pool_pre_ping=True,
+            self.engine = sa.create_engine(self.engine.url, pool_pre_ping=True, hide_parameters=True,
                                            **create_engine_kwargs(self.engine.url))
         elif self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
             self.engine = sa.create_engine(self.engine.url, poolclass=sa.pool.QueuePool, pool_size=SQLITE_POOL_SIZE,
-                                           connect_args={"check_same_thread": False})
+                                           hide_parameters=True, connect_args={"check_same_thread": False})
             path = self.engine.url.database
             sa.event.listen(self.engine, "connect", lambda _c, record: record.info.update(file=_identity(path)))
             sa.event.listen(self.engine, "checkout", lambda _c, record, _p: _same_file(path, record))
         if self.engine is not replaced:
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
             replaced.dispose()
+
+    @contextmanager
+    def session_scope(self) -> Generator[Any, None, None]:
+        """Rasa's, without its `print_error_and_exit` on ValueError: errors reach `_fail` instead."""
+        session = self.sessionmaker()
+        try:
+            ensure_schema_exists(session)
+            yield session
+        finally:
+            session.close()
 
     def _fail(self, operation: str, exc: Exception) -> NoReturn:
         log.error("TRACKER STORE UNAVAILABLE: cannot %s the conversation of a sender (%s: %s)", operation,
@@ -105,6 +122,11 @@ class StrictSQLTrackerStore(SQLTrackerStore):
             raise  # _fail raises; this line only tells the type checker
 
     async def save(self, tracker: DialogueStateTracker) -> Any:
+        try:
+            check_lock_held()
+        except LockLost as exc:
+            log.error("TRACKER STORE: not saving a turn whose conversation lock was lost (%s)", exc)
+            raise TrackerStoreUnavailable(f"save refused: {exc}") from exc
         try:
             await super().save(tracker)
         except Exception as exc:  # noqa: BLE001
