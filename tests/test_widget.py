@@ -6,8 +6,8 @@ Screenshots go to tests/artifacts/ (docs/widget-320.png and docs/widget-1280.png
 
 Each test gets a fresh browser context (empty storage). PROBE, a test-only script run before the page's
 own, wraps socket.io's `io` as the widget loads it: it records what the widget emits, can hold the server's
-replies (to look at the typing indicator) and can rewrite the next reply (a server `lang`, feedback buttons,
-hostile Markdown). The widget itself has no test hooks.
+replies (to look at the typing indicator), can rewrite the next reply (a server `lang`, feedback buttons,
+hostile Markdown) and the session id the server confirms. The widget itself has no test hooks.
 """
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ TIMEOUT = 20_000
 
 PROBE = """
 (() => {
-  const probe = window.__probe = { emitted: [], held: [], hold: false, rewrite: null, announced: [] };
+  const probe = window.__probe = { emitted: [], held: [], hold: false, rewrite: null, announced: [], confirmAs: null };
   probe.release = () => { probe.hold = false; probe.held.splice(0).forEach((deliver) => deliver()); };
   // Every text change in the widget's live regions (role=log and role=status), as a screen reader gets it.
   probe.watch = () => new MutationObserver((records) => {
@@ -83,7 +83,9 @@ PROBE = """
           return emit(event, data);
         };
         const on = socket.on.bind(socket);
-        socket.on = (event, handler) => on(event, event !== "bot_uttered" ? handler : (data) => {
+        socket.on = (event, handler) => on(event, (data) => {
+          if (event === "session_confirm" && probe.confirmAs) data = probe.confirmAs;
+          if (event !== "bot_uttered") return handler(data);
           if (probe.rewrite) { data = probe.rewrite(data); probe.rewrite = null; }
           if (probe.hold) probe.held.push(() => handler(data)); else handler(data);
         });
@@ -112,6 +114,38 @@ MOVING = """() => Array.from(document.querySelectorAll(".iomc, .iomc *")).flatMa
   if (longest(s.transitionDuration) > 0) found.push(`${e.className}: transition ${s.transitionDuration}`);
   return found;
 })"""
+
+
+# WCAG relative luminance contrast of colour pairs axe leaves out: {what: [ratio, needed]}.
+CONTRASTS = """() => {
+  const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = (c) => {
+    const [r, g, b] = rgb(c).map((v) => (v /= 255) <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  const behind = (e) => {  // the first opaque background among the ancestors
+    for (let n = e.parentElement; n; n = n.parentElement) {
+      const bg = getComputedStyle(n).backgroundColor;
+      if (!/rgba\\(.*, 0\\)$/.test(bg)) return bg;
+    }
+    return "rgb(255, 255, 255)";
+  };
+  const box = document.querySelector(".iomc-input"), reply = document.querySelector(".iomc-reply");
+  const out = {
+    placeholder: [ratio(getComputedStyle(box, "::placeholder").color, getComputedStyle(box).backgroundColor), 4.5],
+    "text box border": [ratio(getComputedStyle(box).borderTopColor, behind(box)), 3],
+    "follow-up border": [ratio(getComputedStyle(reply).borderTopColor, behind(reply)), 3],
+  };
+  for (const e of document.querySelectorAll(".iomc button:not([hidden]), .iomc input, .iomc [tabindex='0']")) {
+    if (!e.getClientRects().length) continue;
+    e.focus({ focusVisible: true });
+    const label = e.getAttribute("aria-label") || e.textContent.trim() || e.className;
+    const ring = getComputedStyle(e);
+    out["focus ring of " + label] = [ring.outlineStyle === "solid" ? ratio(ring.outlineColor, behind(e)) : 0, 3];
+  }
+  return out;
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -294,6 +328,21 @@ def test_widget_conversation_buttons_reload_and_no_html_injection(bot, browser):
         expect(links).to_have_accessible_name("IOM (opens in a new tab)")
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(LOG_DIR / "widget-after-reload.png"))
+
+
+def test_the_session_id_the_server_confirms_is_the_one_stored_and_used(bot, browser):
+    """The server may replace the id the widget asks for (signed ids, unknown ids): the widget then stores the
+    confirmed one, starts a new conversation (the server has forgotten the old one) and talks with it."""
+    with widget_page(browser, bot) as page:
+        open_chat(page)
+        ask(page, QUESTION)
+        asked_for = page.evaluate("() => JSON.parse(localStorage.getItem('iom-chat')).sessionId")
+        page.context.add_init_script("window.__probe.confirmAs = 'issued-by-the-server';")
+        reload(page)
+        page.wait_for_function("() => localStorage.getItem('iom-chat').includes('issued-by-the-server')")
+        assert emitted(page, "session_request") == [{"session_id": asked_for}]
+        expect(page.locator(".iomc-msg-user")).to_have_count(0)  # the old transcript is gone
+        assert [(m["message"], m["session_id"]) for m in emitted(page)] == [("/greet", "issued-by-the-server")]
 
 
 def test_page_embeds_the_widget_from_our_origin(bot):
@@ -518,6 +567,18 @@ def test_no_horizontal_scrolling_and_screenshots(bot, browser, label, width, hei
         page.get_by_role("log").evaluate("(log) => { log.scrollTop = log.scrollHeight; }")
         page.wait_for_timeout(400)
         page.screenshot(path=str(LOG_DIR / f"widget-{label}.png"))
+
+
+def test_contrast_that_axe_does_not_check(bot, browser):
+    """axe checks text contrast; these are the rest of WCAG 1.4.3/1.4.11: placeholder text (4.5:1), the text
+    box border, the follow-up buttons' border and every focus ring against what is behind it (3:1)."""
+    with widget_page(browser, bot) as page:
+        open_chat(page)
+        ask(page, QUESTION)
+        ratios = page.evaluate(CONTRASTS)
+        low = {what: ratio for what, (ratio, needed) in ratios.items() if ratio < needed}
+        print(ratios)
+        assert len(ratios) > 8 and not low, ratios
 
 
 def test_reduced_motion_stops_every_animation(bot, browser):

@@ -167,7 +167,7 @@
   // Answers are Markdown from our content store: paragraphs, "- " lists, **bold** and [text](url) links.
   // This renderer never parses HTML: it builds elements and puts every piece of text in with
   // createTextNode, so "<img onerror=...>" in a reply shows as those characters. That is why a hand-written
-  // renderer of ~50 lines is safer here than a Markdown library plus a sanitiser. Links: http, https and
+  // renderer of ~80 lines is safer here than a Markdown library plus a sanitiser. Links: http, https and
   // mailto only (anything else stays plain text), opened in a new tab with rel="noopener noreferrer".
   const INLINE = /\*\*([^*]+(?:\*(?!\*)[^*]*)*)\*\*|\[([^\]\n]+)\]\(([^()\s]+)\)/g;
 
@@ -526,7 +526,7 @@
       this.state.messages.push(message);
       while (this.state.messages.length > MAX_MESSAGES) {
         this.state.messages.shift();
-        const first = this.log.querySelector(".iomc-msg:not(.iomc-typing)");
+        const first = this.log.querySelector(".iomc-msg-user, .iomc-msg-bot:not(.iomc-typing)");
         if (first) first.remove();
       }
       this.save();
