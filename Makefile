@@ -59,7 +59,8 @@ validate: setup  ## rasa data validate
 
 setup: system-packages $(VENV)/.installed $(SPACY_MODEL)/meta.json node_modules/.installed  ## install everything
 
-# The widget: rasa-webchat from npm, pinned by package-lock.json, served locally by make run.
+# The widget's npm packages, pinned by package-lock.json: socket.io-client (its browser bundle is served with
+# web/widget/ by make run) and axe-core (injected by tests/test_widget.py). Both are regular dependencies.
 node_modules/.installed: package.json package-lock.json
 	npm ci --omit=dev --no-audit --no-fund
 	touch $@
