@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 SPACY_MODEL := var/spacy/en_iom_lookup
 MODEL := models/iom.tar.gz
-TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml) $(wildcard bot/nlu/*.py)
+TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml data/nlu/*/*.yml) $(wildcard bot/nlu/*.py)
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore
@@ -91,7 +91,7 @@ $(SPACY_MODEL)/meta.json: $(VENV)/.installed bot/nlu/spacy_pipeline.py
 $(MODEL): $(VENV)/.installed $(SPACY_MODEL)/meta.json data/nlu/lookup_subject.yml $(TRAINING_INPUTS)
 	$(RASA) train --fixed-model-name iom --out models
 
-data/nlu/lookup_subject.yml: data/nlu/synonyms.yml tools/sync_lookup.py
+data/nlu/lookup_subject.yml: $(wildcard data/nlu/*/synonyms.yml) tools/sync_lookup.py
 	$(PY) -m tools.sync_lookup
 
 lock:  ## re-resolve requirements.in into requirements.lock in a scratch venv

@@ -1,4 +1,4 @@
-"""The one custom action: answers every turn from the content store. The logic lives in bot.answers.dialogue."""
+"""The one custom action: answers every turn from the content store. The logic lives in bot.answers."""
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -6,11 +6,18 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.answers.content_store import ContentStore, shared_store
-from bot.answers.dialogue import decide
-from bot.protocol import TURN_KEY, Fallback, TurnRecord
+from bot.answers.dialogue import Understood, decide
+from bot.answers.language import choose_language
+from bot.protocol import REPLY_LANGUAGE_KEY, TURN_KEY, DetectedLanguage, Fallback, TurnRecord
 from bot.settings import settings
 
 TOPIC_SLOT = "last_entry"
+LANGUAGE_SLOT = "language"
+LANGUAGE_ENTITY = "language"
+
+
+def requested_language(entities: List[Dict[str, Any]]) -> Optional[str]:
+    return next((e.get("value") for e in entities if e.get("entity") == LANGUAGE_ENTITY), None)
 
 
 class ActionAnswer(Action):
@@ -23,18 +30,23 @@ class ActionAnswer(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        content = self.store.get()
         message = tracker.latest_message or {}
         intent = message.get("intent") or {}
-        reply = decide(
-            self.store.get(),
-            intent=intent.get("name"),
-            entities=message.get("entities") or [],
-            ranking=message.get("intent_ranking") or [],
-            last_entry_id=tracker.get_slot(TOPIC_SLOT),
-            fallback=Fallback.from_parse_data(message),
-            text=message.get("text") or "",
-        )
+        entities = message.get("entities") or []
+        metadata = message.get("metadata") or {}
+        language = choose_language(tracker.get_slot(LANGUAGE_SLOT), DetectedLanguage.from_parse_data(message),
+                                   hint=metadata.get("language"), requested=requested_language(entities))
+        understood = Understood(intent.get("name"), entities, message.get("intent_ranking") or [],
+                                Fallback.from_parse_data(message), message.get("text") or "")
+        reply = decide(content, understood, tracker.get_slot(TOPIC_SLOT), language.reply)
+        written_in = {REPLY_LANGUAGE_KEY: language.reply}
+        if language.other:  # a language we do not answer in: say so, in one line, before the answer
+            dispatcher.utter_message(text=content.message("other_language", language.reply), **written_in)
         record = TurnRecord(intent.get("name"), round(float(intent.get("confidence") or 0), 3), reply.entry_id,
-                            reply.kind)
-        dispatcher.utter_message(text=reply.text, buttons=reply.buttons, **{TURN_KEY: record.to_dict()})
-        return [SlotSet(TOPIC_SLOT, reply.entry_id)] if reply.entry_id else []
+                            reply.kind, language.reply)
+        dispatcher.utter_message(text=reply.text, buttons=reply.buttons, **written_in, **{TURN_KEY: record.to_dict()})
+        events = [SlotSet(LANGUAGE_SLOT, language.reply)]
+        if reply.entry_id:
+            events.append(SlotSet(TOPIC_SLOT, reply.entry_id))
+        return events

@@ -4,6 +4,8 @@
 
 - The NLU's fallback classifier (`bot.nlu.fallback`) records why it fell back, and with which threshold,
   under `FALLBACK_KEY` in the parse data, so the action decides "did you mean" without reading config.yml.
+- The NLU's language classifier (`bot.nlu.language`) records the language it recognised under
+  `LANGUAGE_KEY`; the action decides from it, and the conversation's language so far, which to answer in.
 - The action attaches a `TurnRecord` to its message under `TURN_KEY`; the channel logs it (one line per
   turn) and never shows it to the user.
 """
@@ -14,7 +16,9 @@ from enum import Enum
 from typing import Any, Dict, Mapping, Optional
 
 FALLBACK_KEY = "iom_fallback"
+LANGUAGE_KEY = "iom_language"
 TURN_KEY = "turn"
+REPLY_LANGUAGE_KEY = "lang"  # on every bot message: the language it is written in (the widget sets lang="...")
 
 
 class FallbackReason(str, Enum):
@@ -41,6 +45,26 @@ class Fallback:
             return None
 
 
+@dataclass(frozen=True)
+class DetectedLanguage:
+    language: str  # ISO 639-1 code
+    confidence: float
+    reliable: bool  # long enough and clear enough to change the conversation's language
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_parse_data(cls, parse_data: Mapping[str, Any]) -> Optional["DetectedLanguage"]:
+        raw = parse_data.get(LANGUAGE_KEY)
+        if not isinstance(raw, dict):
+            return None
+        try:
+            return cls(str(raw["language"]), float(raw["confidence"]), bool(raw["reliable"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
 class ReplyKind(str, Enum):
     ANSWER = "answer"  # a content entry
     MORE = "more"  # "tell me more" about the conversation's topic
@@ -51,11 +75,13 @@ class ReplyKind(str, Enum):
 
 @dataclass(frozen=True)
 class TurnRecord:
-    """What the action decided, for the channel's per-turn log line."""
+    """What the action decided, for the channel's per-turn log line (and, stored with the bot's message, for
+    `make report`)."""
     intent: Optional[str]
     confidence: float
     entry: Optional[str]
     kind: ReplyKind
+    language: Optional[str] = None
 
     def to_dict(self) -> Dict[str, Any]:
         return {**asdict(self), "kind": self.kind.value}
@@ -66,6 +92,7 @@ class TurnRecord:
         if not isinstance(raw, dict):
             return None
         try:
-            return cls(raw.get("intent"), float(raw.get("confidence") or 0), raw.get("entry"), ReplyKind(raw["kind"]))
+            return cls(raw.get("intent"), float(raw.get("confidence") or 0), raw.get("entry"), ReplyKind(raw["kind"]),
+                       raw.get("language"))
         except (KeyError, TypeError, ValueError):
             return None

@@ -228,7 +228,8 @@ def test_content_links_other_than_https_http_mailto_are_refused(tmp_path, link):
     content = tmp_path / "content"
     shutil.copytree(ROOT / "bot" / "content", content)
     data = yaml.safe_load((content / "iom.yml").read_text(encoding="utf-8"))
-    data["entries"][0]["answer"] += f"\n\nSee {link}."
+    for language in ("en", "fr"):
+        data["entries"][0]["answer"][language] += f"\n\nSee {link}."
     (content / "iom.yml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     with pytest.raises(ContentError, match="links must be"):
         load_content(content)
@@ -299,7 +300,7 @@ def test_rest_clients_over_the_limit_get_429_and_widget_visitors_a_polite_messag
     assert int(statuses[-1].headers["Retry-After"]) >= 1
     with socketio_session(url, page_origin(limited["env"]), headers=address) as (say, wait_for, _):
         say("What is IOM?")  # the same address, on another channel
-        assert wait_for(1)[0]["text"] == CONTENT.message("slow_down").strip()
+        assert wait_for(1)[0]["text"] == CONTENT.message("slow_down", "en").strip()
 
 
 def test_a_socket_cannot_join_or_speak_for_another_visitors_session(limited):

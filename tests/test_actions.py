@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import ActionAnswer
 from bot.answers.content_store import load_content
-from bot.protocol import FALLBACK_KEY, Fallback, FallbackReason
+from bot.protocol import FALLBACK_KEY, LANGUAGE_KEY, DetectedLanguage, Fallback, FallbackReason
 from tests.support import config_thresholds
 from tools.evaluate import FACT_MARKERS
 
@@ -19,21 +19,34 @@ THRESHOLD, AMBIGUITY = config_thresholds()
 
 
 def tracker(intent: str, confidence: float = 0.95, entities: Optional[List[dict]] = None, last_entry=None,
-            ranking: Optional[List[dict]] = None, text: str = "…",
-            fallback: Optional[FallbackReason] = None) -> Tracker:
+            ranking: Optional[List[dict]] = None, text: str = "…", fallback: Optional[FallbackReason] = None,
+            detected: Optional[DetectedLanguage] = None, language: Optional[str] = None,
+            metadata: Optional[dict] = None) -> Tracker:
     ranking = ranking or [{"name": intent, "confidence": confidence}]
     latest = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": entities or [],
-              "intent_ranking": ranking}
+              "intent_ranking": ranking, "metadata": metadata or {}}
     if fallback:  # what bot.nlu.fallback adds to the parse data
         latest[FALLBACK_KEY] = Fallback(fallback, THRESHOLD).to_dict()
-    return Tracker("sender", {"last_entry": last_entry}, latest, [], False, None, {}, "action_listen")
+    if detected:  # what bot.nlu.language adds
+        latest[LANGUAGE_KEY] = detected.to_dict()
+    return Tracker("sender", {"last_entry": last_entry, "language": language}, latest, [], False, None, {},
+                   "action_listen")
+
+
+def run_all(t: Tracker):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionAnswer().run(dispatcher, t, {}))
+    return dispatcher.messages, events
 
 
 def run(t: Tracker):
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(ActionAnswer().run(dispatcher, t, {}))
-    assert len(dispatcher.messages) == 1
-    return dispatcher.messages[0], events
+    messages, events = run_all(t)
+    assert len(messages) == 1
+    return messages[0], events
+
+
+def language_slot(events):
+    return next((e["value"] for e in events if e.get("event") == "slot" and e["name"] == "language"), None)
 
 
 def slot(events):
@@ -42,9 +55,9 @@ def slot(events):
 
 def test_faq_answer_comes_from_content_with_followup_buttons():
     message, events = run(tracker("ask_history"))
-    assert message["text"] == CONTENT.entries["office_established"].answer
+    assert message["text"] == CONTENT.entries["office_established"].answer["en"]
     assert "September 2011" in message["text"]
-    assert [b["title"] for b in message["buttons"]] == [CONTENT.entries[i].title
+    assert [b["title"] for b in message["buttons"]] == [CONTENT.entries[i].title["en"]
                                                         for i in ("office_context", "office_role")]
     assert slot(events) == "office_established"
 
@@ -91,26 +104,26 @@ def test_context_when_after_office_is_about_office_then_why_then_more():
     message, events = run(tracker("ask_history_why", last_entry=slot(events)))
     assert "Lisbon" in message["text"] and "enlargement" in message["text"]
     message, events = run(tracker("ask_more", last_entry="office_role"))
-    assert message["text"] == CONTENT.entries["office_role"].more
+    assert message["text"] == CONTENT.entries["office_role"].more["en"]
     assert slot(events) == "office_role"
 
 
 def test_more_without_more_text_offers_related_topics():
     message, _ = run(tracker("ask_more", last_entry="prio_ibm"))
-    assert CONTENT.entries["prio_ibm"].title in message["text"]
+    assert CONTENT.entries["prio_ibm"].title["en"] in message["text"]
     assert message["buttons"]
 
 
 def test_more_without_context_asks_for_a_topic():
     message, events = run(tracker("ask_more"))
-    assert message["text"] == CONTENT.message("no_context") and message["buttons"] and not events
+    assert message["text"] == CONTENT.message("no_context", "en") and message["buttons"] and slot(events) is None
 
 
 @pytest.mark.parametrize("intent,key", [("greet", "greet"), ("goodbye", "goodbye"), ("thanks", "thanks"),
                                         ("bot_challenge", "bot_challenge"), ("help", "help")])
 def test_chitchat(intent, key):
     message, events = run(tracker(intent))
-    assert message["text"] == CONTENT.message(key) and not events
+    assert message["text"] == CONTENT.message(key, "en") and slot(events) is None
 
 
 @pytest.mark.parametrize("intent", ["out_of_scope", "ask_unavailable", "ask_personal_case"])
@@ -127,22 +140,22 @@ def test_ambiguous_question_asks_did_you_mean_with_both():
                {"name": "ask_history", "confidence": top},
                {"name": "ask_iom", "confidence": top - AMBIGUITY / 2}]
     message, events = run(tracker("nlu_fallback", THRESHOLD, ranking=ranking, fallback=FallbackReason.AMBIGUOUS))
-    assert message["text"] == CONTENT.message("did_you_mean")
+    assert message["text"] == CONTENT.message("did_you_mean", "en")
     assert [b["payload"] for b in message["buttons"]] == ["/ask_history", "/ask_iom"]
-    assert not events
+    assert slot(events) is None
 
 
 def test_low_confidence_is_a_polite_fallback_with_the_menu():
     ranking = [{"name": "nlu_fallback", "confidence": THRESHOLD},
                {"name": "ask_history", "confidence": 0.2}, {"name": "ask_iom", "confidence": 0.19}]
     message, _ = run(tracker("nlu_fallback", THRESHOLD, ranking=ranking, fallback=FallbackReason.LOW_CONFIDENCE))
-    assert message["text"] == CONTENT.message("fallback")
+    assert message["text"] == CONTENT.message("fallback", "en")
     assert [b["payload"] for b in message["buttons"]] == [CONTENT.entries[i].payload for i in CONTENT.menu]
 
 
 def test_every_button_payload_is_in_the_allow_list():
     for e in CONTENT.entries.values():
-        for b in CONTENT.buttons(e.followups):
+        for b in CONTENT.buttons(e.followups, "en"):
             assert b["payload"] in CONTENT.payloads
 
 
@@ -160,4 +173,62 @@ def test_unsure_phrasing_with_a_subject_but_an_unrelated_intent_still_falls_back
                {"name": "out_of_scope", "confidence": 0.5}, {"name": "ask_priorities", "confidence": 0.2}]
     message, _ = run(tracker("nlu_fallback", THRESHOLD, ranking=ranking, fallback=FallbackReason.LOW_CONFIDENCE,
                              entities=[{"entity": "subject", "value": "environment_climate"}]))
-    assert message["text"] == CONTENT.message("fallback")
+    assert message["text"] == CONTENT.message("fallback", "en")
+
+
+# ---------------------------------------------------------------------------------------------- languages
+
+FRENCH = DetectedLanguage("fr", 0.97, True)
+
+
+def test_a_reliably_french_question_is_answered_in_french_and_the_language_sticks():
+    message, events = run(tracker("ask_history", detected=FRENCH, language="en"))
+    assert message["text"] == CONTENT.entries["office_established"].answer["fr"] and message["lang"] == "fr"
+    assert [b["title"] for b in message["buttons"]][0] == CONTENT.entries["office_context"].title["fr"]
+    assert language_slot(events) == "fr"
+    short = DetectedLanguage("en", 0.6, False)  # "ok": too short to change it
+    message, events = run(tracker("thanks", detected=short, language="fr"))
+    assert message["text"] == CONTENT.message("thanks", "fr") and language_slot(events) == "fr"
+
+
+def test_a_first_short_message_sets_the_language_when_likely_and_the_hint_wins_over_a_guess():
+    message, _ = run(tracker("greet", detected=DetectedLanguage("fr", 0.9, False)))  # "salut"
+    assert message["text"] == CONTENT.message("greet", "fr")
+    message, _ = run(tracker("greet", detected=DetectedLanguage("en", 0.9, False), metadata={"language": "fr"}))
+    assert message["text"] == CONTENT.message("greet", "fr")  # the widget page is French
+
+
+def test_explicit_switch_changes_the_language_and_offers_the_menu():
+    message, events = run(tracker("switch_language", entities=[{"entity": "language", "value": "fr"}],
+                                  detected=DetectedLanguage("en", 0.99, True), language="en"))
+    assert message["text"] == CONTENT.message("language_switched", "fr") and message["buttons"]
+    assert language_slot(events) == "fr"
+
+
+def test_another_language_is_answered_with_a_note():
+    messages, events = run_all(tracker("ask_iom", detected=DetectedLanguage("de", 0.95, True)))
+    assert [m["text"] for m in messages] == [CONTENT.message("other_language", "en"),
+                                             CONTENT.entries["iom_about"].answer["en"]]
+    assert language_slot(events) == "en"
+
+
+# ---------------------------------------------------------------------------------------------- follow-ups
+
+@pytest.mark.parametrize("text,position", [("the fourth one", 3), ("number 2", 1), ("the last one", -1),
+                                           ("et le troisième ?", 2), ("tell me more about the second", 1)])
+def test_a_position_in_the_list_just_shown_answers_that_item(text, position):
+    items = CONTENT.entries["partners_overview"].items
+    message, events = run(tracker("ask_iom", confidence=0.4, text=text, last_entry="partners_overview"))
+    assert slot(events) == items[position]
+
+
+def test_a_position_is_not_taken_from_a_question_about_something_else():
+    message, events = run(tracker("ask_priorities", text="what is the first of your priorities?",
+                                  last_entry="partners_overview"))
+    assert slot(events) == "priorities_overview"
+
+
+def test_who_else_after_one_partner_lists_them_all():
+    message, events = run(tracker("nlu_fallback", 0.3, text="who else?", last_entry="partner_media",
+                                  fallback=FallbackReason.LOW_CONFIDENCE))
+    assert slot(events) == "partners_overview"

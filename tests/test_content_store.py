@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.answers.content_store import CONTENT_DIR, MAX_FOLLOWUPS, ContentError, ContentStore, load_content, normalise
+from bot.answers.content_store import (
+    CONTENT_DIR,
+    LANGUAGES,
+    MAX_FOLLOWUPS,
+    ContentError,
+    ContentStore,
+    load_content,
+    normalise,
+)
 
 SHARED_SEED = CONTENT_DIR.parents[2] / "shared" / "seed" / "iom_brussels_about.txt"
 
@@ -160,7 +168,8 @@ def test_missing_message_and_placeholder(content_dir):
     with pytest.raises(ContentError, match=r"messages\.yml, entry 'messages\.greet', field 'greet'"):
         load_content(content_dir)
     shutil.copy(CONTENT_DIR / "messages.yml", content_dir / "messages.yml")
-    edit(content_dir / "messages.yml", lambda d: d["messages"].update(no_more="Nothing more."))
+    edit(content_dir / "messages.yml", lambda d: d["messages"].update(no_more={"en": "Nothing more.",
+                                                                               "fr": "Rien de plus."}))
     with pytest.raises(ContentError, match=r"messages\.no_more'.*placeholder"):
         load_content(content_dir)
 
@@ -171,19 +180,64 @@ def test_menu_must_reference_entries(content_dir):
         load_content(content_dir)
 
 
+# ------------------------------------------------------------------------------------------ translations
+
+def test_every_text_exists_in_english_and_french():
+    content = load_content()
+    for e in content.entries.values():
+        for localized in (e.title, e.answer, e.more or {"en": "x", "fr": "x"}):
+            assert set(localized) == set(LANGUAGES), e.id
+    for key, localized in content.messages.items():
+        assert set(localized) == set(LANGUAGES), key
+
+
+def set_french(field_name, text):
+    return lambda d: entry(d, "office_established")[field_name].update(fr=text)
+
+
+@pytest.mark.parametrize("mutate,problem", [
+    (lambda d: entry(d, "office_established")["answer"].pop("fr"), "the translation is missing: fr"),
+    (lambda d: entry(d, "office_established").update(answer="only English"), "must give the text in each language"),
+    (set_french("answer", "La liaison de l’OIM avec l’UE a été établie en **septembre 2012**."), "other numbers"),
+    (set_french("answer", "La liaison avec l’UE a été établie en **septembre 2011**."), "leaves out 'IOM'"),
+    (set_french("answer", "La liaison de l’OIM avec l’UE a été établie en septembre 2011."), "bold phrases"),
+    (lambda d: entry(d, "office_established")["answer"].update(de="Deutsch"), "unknown language"),
+])
+def test_a_missing_or_unfaithful_translation_is_refused(content_dir, mutate, problem):
+    edit(content_dir / "office.yml", mutate)
+    with pytest.raises(ContentError, match=rf"office\.yml, entry 'office_established', field 'answer'.*{problem}"):
+        load_content(content_dir)
+
+
+def test_a_list_must_name_as_many_items_as_it_shows(content_dir):
+    edit(content_dir / "partners.yml", lambda d: entry(d, "partners_overview")["items"].pop())
+    with pytest.raises(ContentError, match=r"entry 'partners_overview', field 'items': names 7 items but the answer "
+                                           r"lists 8"):
+        load_content(content_dir)
+
+
+def test_the_language_of_a_text_the_content_sends():
+    content = load_content()
+    entry_ = content.entries["office_established"]
+    assert content.language_of(entry_.answer["fr"]) == "fr" and content.language_of(entry_.answer["en"]) == "en"
+    assert content.language_of(content.message("no_more", "fr", title="X")) == "fr"
+    assert content.language_of("something else") is None
+
+
 # ------------------------------------------------------------------------------------------ hot reload
 
 def test_hot_reload_applies_valid_edit_and_keeps_last_good_on_invalid(content_dir, caplog):
     store = ContentStore(content_dir, check_interval=0)
-    assert "September 2011" in store.get().entries["office_established"].answer
+    assert "September 2011" in store.get().entries["office_established"].answer["en"]
 
     edit(content_dir / "office.yml", lambda d: entry(d, "office_established").update(
-        answer="Edited: IOM’s liaison with the EU was established in September 2011."))
-    assert store.get().entries["office_established"].answer.startswith("Edited:")
+        answer={"en": "Edited: IOM’s liaison with the EU was established in September 2011.",
+                "fr": "Modifié : la liaison de l’OIM avec l’UE a été établie en septembre 2011."}))
+    assert store.get().entries["office_established"].answer["en"].startswith("Edited:")
 
     time.sleep(0.01)
     (content_dir / "office.yml").write_text("entries: [broken", encoding="utf-8")
     with caplog.at_level(logging.ERROR, logger="bot.content_store"):
         content = store.get()
-    assert content.entries["office_established"].answer.startswith("Edited:")
+    assert content.entries["office_established"].answer["en"].startswith("Edited:")
     assert "rejected edit" in caplog.text and "office.yml" in caplog.text

@@ -39,7 +39,7 @@ tricky_ids = st.one_of(
     st.text(alphabet=any_characters, min_size=0, max_size=260),
     st.sampled_from(["\ud800", "a\x00b", "\udfff" * 10, "rtl\u202eevil", "\u200fמזהה", "x" * 255, "x" * 256,
                      "tab\tid", "new\nline", "\x7f", " ", "", "slack:U123", "socketio:abc.def", "é" * 255]))
-TRY_AGAIN = CONTENT.message("try_again").strip()
+TRY_AGAIN = CONTENT.message("try_again", "en").strip()
 
 
 def well_formed(reply, sender):

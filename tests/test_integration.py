@@ -22,13 +22,13 @@ def test_context_conversation(bot):
     sender = new_sender()
     first = bot.ask("tell me about the Brussels office", sender)
     assert "liaison" in texts(first)
-    assert texts(bot.ask("tell me more", sender)).strip() == CONTENT.entries["office_role"].more.strip()
+    assert texts(bot.ask("tell me more", sender)).strip() == CONTENT.entries["office_role"].more["en"].strip()
     assert "September 2011" in texts(bot.ask("when was it established?", sender))
     why = texts(bot.ask("why then?", sender))
     assert "Lisbon" in why and "enlargement" in why
     # Nothing more in the seed about that: say so and offer related topics instead of repeating.
     more = bot.ask("tell me more", sender)
-    assert CONTENT.entries["office_context"].title in texts(more) and buttons(more)
+    assert CONTENT.entries["office_context"].title["en"] in texts(more) and buttons(more)
 
 
 def test_follow_up_buttons_are_listed_and_work(bot):
@@ -66,7 +66,7 @@ def test_conversation_survives_a_restart(bot_env, tmp_path):
     rasa, actions = start_servers(env, "restart")
     try:
         reply = requests.post(url, json={"sender": sender, "message": "tell me more"}, timeout=30)
-        assert texts(reply.json()).strip() == CONTENT.entries["office_role"].more.strip()
+        assert texts(reply.json()).strip() == CONTENT.entries["office_role"].more["en"].strip()
     finally:
         servers.stop(rasa)
         servers.stop(actions)

@@ -18,7 +18,7 @@ from bot.settings import ROOT
 from tests.support import LOG_DIR, new_sender, start_servers, texts
 
 CONTENT = load_content()
-TRY_AGAIN = CONTENT.message("try_again").strip()
+TRY_AGAIN = CONTENT.message("try_again", "en").strip()
 JWT_SECRET = "test-jwt-secret"
 
 
@@ -137,7 +137,7 @@ def test_conversation_survives_sigkill_of_rasa(own_bot):
     why = ask(env, "why then?", sender)[0]
     assert "Lisbon" in why
     more = ask(env, "tell me more", sender)[0]
-    assert CONTENT.entries["office_context"].title in more  # the topic slot survived
+    assert CONTENT.entries["office_context"].title["en"] in more  # the topic slot survived
     import sqlite3
     with sqlite3.connect(env["TRACKER_DB"]) as db:
         users = db.execute("SELECT COUNT(*) FROM events WHERE sender_id = ? AND type_name = 'user'",
@@ -174,7 +174,7 @@ def test_tracker_store_failure_is_loud_and_answers_try_again(own_bot):
         with open(db_path, "r+b") as db:
             db.write(original)
     # Back without a restart, and the conversation was not forgotten: "tell me more" still has its topic.
-    assert ask(env, "tell me more", sender)[0].strip() == CONTENT.entries["office_role"].more.strip()
+    assert ask(env, "tell me more", sender)[0].strip() == CONTENT.entries["office_role"].more["en"].strip()
 
 
 def test_http_api_is_off_by_default_and_needs_a_jwt_when_enabled(bot, own_bot):

@@ -43,7 +43,7 @@ def test_parse_body_rejects(raw):
 
 
 def test_screen():
-    assert screen("   \n\t", CONTENT, LIMIT).reply == CONTENT.message("empty_message")
+    assert screen("   \n\t", CONTENT, LIMIT).reply == CONTENT.message("empty_message", "en")
     long = screen("x" * (LIMIT + 1), CONTENT, LIMIT)
     assert long.reply and f"{LIMIT:,}" in long.reply
     assert screen("x" * LIMIT, CONTENT, LIMIT).text == "x" * LIMIT
@@ -93,7 +93,7 @@ def test_empty_text_gets_a_polite_prompt_without_a_turn(app, rasa, message):
     sender = new_sender()
     response = app.post(WEBHOOK, json={"sender": sender, "message": message})
     assert response.status_code == 200
-    assert response.json() == [{"recipient_id": sender, "text": CONTENT.message("empty_message")}]
+    assert response.json() == [{"recipient_id": sender, "text": CONTENT.message("empty_message", "en"), "lang": "en"}]
     assert rasa.received == []
 
 
@@ -105,7 +105,7 @@ def test_too_long_text_is_refused_politely_without_a_turn(app, rasa):
 
 def test_a_turn_reaches_rasa_with_sender_channel_and_metadata(app, rasa):
     response = app.post(WEBHOOK, json={"sender": "visitor-1", "message": "hello", "metadata": {"page": "/"}})
-    assert response.json() == [{"recipient_id": "visitor-1", "text": "echo: hello"}]
+    assert response.json() == [{"recipient_id": "visitor-1", "text": "echo: hello", "lang": "en"}]
     [message] = rasa.received
     assert (message.sender_id, message.input_channel, message.metadata) == ("rest:visitor-1", "rest", {"page": "/"})
 
@@ -116,7 +116,7 @@ def test_a_failed_turn_answers_try_again_and_logs_an_error(app, rasa, behaviour,
     with caplog.at_level(logging.INFO, logger="iom.turns"):
         response = app.post(WEBHOOK, json={"sender": "visitor-2", "message": "What is IOM?"})
     assert response.status_code == 200
-    assert texts(response.json()).strip() == CONTENT.message("try_again").strip()
+    assert texts(response.json()).strip() == CONTENT.message("try_again", "en").strip()
     assert "turn without an answer" in caplog.text and "reply=error" in caplog.text
 
 
@@ -145,7 +145,7 @@ def test_slash_command_is_text_not_an_intent(bot, typed):
 def test_button_payload_is_honoured(bot):
     sender = new_sender()
     entry = CONTENT.entries["project_eurcap"]
-    assert texts(bot.ask(entry.payload, sender)).strip() == entry.answer.strip()
+    assert texts(bot.ask(entry.payload, sender)).strip() == entry.answer["en"].strip()
     [turn] = recorded_user_turns(bot, f"rest:{sender}")
     assert turn["parse_data"]["intent"] == {"name": "ask_projects", "confidence": 1.0}
 

@@ -48,7 +48,7 @@ def test_malformed_events_are_ignored_and_the_socket_keeps_working(bot, bad):
 def test_empty_and_too_long_messages_get_polite_replies(bot):
     with session(bot) as (say, wait_for, _):
         say("   ")
-        assert wait_for(1)[0]["text"] == CONTENT.message("empty_message").strip()
+        assert wait_for(1)[0]["text"] == CONTENT.message("empty_message", "en").strip()
         say("x" * 10_000)  # over MAX_MESSAGE_CHARS, under the request size cap
         assert "too long" in wait_for(2)[1]["text"]
 

@@ -66,18 +66,3 @@ def test_a_model_trained_without_intents_loads_as_a_pass_through(tmp_path):
     loaded = TfidfIntentClassifier.load({}, storage, resource, context)
     message = classify(loaded, "hello", [{"name": "greet", "confidence": 0.9}])
     assert message.get("intent") is None  # leaves earlier classifiers' result alone
-
-
-def test_fast_probabilities_equal_scikit_learns(trained):
-    component = trained[0]
-    for text in ("when was it opened", "trade unions?", "hi", "zzz qqq", "", "Partners of the office in 2011"):
-        document = text.lower()
-        assert component._probabilities(document) == pytest.approx(component.model.predict_proba([document])[0],
-                                                                    abs=1e-12)
-
-
-def test_loaded_fast_probabilities_equal_the_trained_models(trained):
-    component, storage, resource, context = trained
-    loaded = TfidfIntentClassifier.load({}, storage, resource, context)
-    for text in ("when was it opened", "hello there", "unions"):
-        assert loaded._probabilities(text) == pytest.approx(component.model.predict_proba([text])[0], abs=1e-12)

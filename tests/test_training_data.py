@@ -5,6 +5,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot.answers.content_store import load_content
@@ -13,13 +14,19 @@ from bot.answers.dialogue import MESSAGE_INTENTS, MORE_INTENT
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def examples():
-    for path in sorted((ROOT / "data" / "nlu").glob("*.yml")):
+def examples(language=None):
+    """(intent, text) of every training example, or of those in `language` (its intent's metadata; en by
+    default)."""
+    for path in sorted((ROOT / "data" / "nlu").rglob("*.yml")):
         for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
-            if "intent" in block:
+            if "intent" in block and language in (None, (block.get("metadata") or {}).get("language", "en")):
                 for line in block["examples"].splitlines():
                     if line.strip().startswith("- "):
                         yield block["intent"], line.strip()[2:]
+
+
+def turns(case):
+    return [t["say"] if isinstance(t, dict) else t for t in case["turns"]]
 
 
 def plain(text: str) -> str:
@@ -27,15 +34,20 @@ def plain(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
-def test_at_least_20_examples_per_intent():
-    counts = Counter(intent for intent, _ in examples())
-    assert counts and min(counts.values()) >= 20, counts
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_at_least_20_examples_per_intent_in_english_and_in_french(language):
+    counts = Counter(intent for intent, _ in examples(language))
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    assert set(counts) == set(domain["intents"]) and min(counts.values()) >= 20, counts
 
 
-def test_dev_and_holdout_questions_are_not_in_training_data():
+def test_dev_and_held_out_questions_are_not_in_training_data():
     training = {plain(text) for _, text in examples()}
-    dev = yaml.safe_load((ROOT / "tests" / "dev_cases.yml").read_text(encoding="utf-8"))["cases"]
-    leaked = [t for case in dev for t in case["turns"] if plain(t) in training]
+    case_files = [ROOT / "tests" / "dev_cases.yml", *sorted((ROOT / "tests" / "heldout").glob("*.yml")),
+                  *sorted((ROOT.parent / "shared" / "eval").glob("*.yml"))]
+    cases = [case for f in case_files for case in yaml.safe_load(f.read_text(encoding="utf-8"))["cases"]]
+    assert len(cases) > 500
+    leaked = [t for case in cases for t in turns(case) if len(plain(t)) > 6 and plain(t) in training]
     holdout = yaml.safe_load((ROOT / "tests" / "nlu_holdout.yml").read_text(encoding="utf-8"))["nlu"]
     leaked += [t for b in holdout for t in (line.strip()[2:] for line in b["examples"].splitlines() if line.strip())
                if plain(t) in training]

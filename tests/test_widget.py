@@ -51,8 +51,8 @@ UI = {
 BOT_MESSAGES = ".iomc-msg-bot:not(.iomc-typing)"
 CONTENT = load_content()
 QUESTION = "When was the Brussels office established?"
-FOLLOWUPS = [CONTENT.entries[i].title for i in CONTENT.entries["office_established"].followups]
-NEXT_FOLLOWUPS = [CONTENT.entries[i].title for i in CONTENT.entries["office_context"].followups]
+FOLLOWUPS = [CONTENT.entries[i].title["en"] for i in CONTENT.entries["office_established"].followups]
+NEXT_FOLLOWUPS = [CONTENT.entries[i].title["en"] for i in CONTENT.entries["office_context"].followups]
 TIMEOUT = 20_000
 
 PROBE = """

@@ -1,5 +1,12 @@
 """The content store: every answer the assistant gives lives in the YAML files of `bot/content/`.
 
+Every text (an entry's `title`, `answer`, `more`; every message) exists in each of `LANGUAGES`, English and
+French, side by side in the same entry, so an editor changes both at once. The French is a faithful
+translation resting on the same English seed `source`; the loader refuses an entry whose translation is
+missing and checks what a machine can: the same numbers, the same acronyms (or their French forms), the
+same bold phrases and list items, the same placeholders. An overview entry names its list's `items` in
+order, so "the third one" can be answered (bot/answers/mentions.py); their count must match the list.
+
 `load_content()` reads and validates a directory and returns an immutable `Content`; any problem raises a
 `ContentError` naming the file, the entry and the field. `ContentStore` keeps the last good `Content` and
 reloads it when a file changes (checked at most once per `check_interval` seconds), so editors change
@@ -13,7 +20,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
@@ -24,6 +31,17 @@ from bot.settings import CONTENT_DIR
 
 log = logging.getLogger(__name__)
 
+LANGUAGES = ("en", "fr")  # every text exists in each; the first is the default
+DEFAULT_LANGUAGE = LANGUAGES[0]
+# English acronyms and the forms a French translation may use instead.
+ACRONYM_TRANSLATIONS: Mapping[str, Tuple[str, ...]] = {
+    "IOM": ("OIM",), "EU": ("UE", "Union européenne", "européen"), "UN": ("ONU", "Nations Unies"),
+    "NGO": ("ONG",), "NGOs": ("ONG",),
+}
+ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+s?\b")
+LIST_ITEM = re.compile(r"^\s*- ", re.M)
+NUMBER = re.compile(r"\d+")
+PLACEHOLDER = re.compile(r"{\w+}")
 SEED_FILE = "seed.txt"
 MESSAGES_FILE = "messages.yml"
 MAX_FOLLOWUPS = 5
@@ -38,7 +56,7 @@ REQUIRED_MESSAGES: Mapping[str, Tuple[str, ...]] = {
     "greet": (), "goodbye": (), "thanks": (), "bot_challenge": (), "help": (), "fallback": (),
     "out_of_scope": (), "unavailable": (), "personal_case": (), "did_you_mean": (),
     "no_more": ("{title}",), "no_context": (), "empty_message": (), "too_long": ("{length}", "{limit}"),
-    "try_again": (), "slow_down": (),
+    "try_again": (), "slow_down": (), "language_switched": (), "other_language": (),
 }
 
 
@@ -56,17 +74,21 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+Localized = Mapping[str, str]  # language -> text
+
+
 @dataclass(frozen=True)
 class Entry:
     id: str
-    title: str
-    answer: str
+    title: Localized
+    answer: Localized
     source: Tuple[str, ...]
     file: str
     intent: Optional[str] = None
     subject: Optional[str] = None
     followups: Tuple[str, ...] = ()
-    more: Optional[str] = None
+    more: Optional[Localized] = None
+    items: Tuple[str, ...] = ()  # the entries an overview lists, in the order of its answer
 
     @property
     def payload(self) -> str:
@@ -79,7 +101,7 @@ class Entry:
 @dataclass(frozen=True)
 class Content:
     entries: Mapping[str, Entry]
-    messages: Mapping[str, str]
+    messages: Mapping[str, Localized]
     menu: Tuple[str, ...]
     by_key: Mapping[Tuple[Optional[str], Optional[str]], Entry] = field(default_factory=dict)
     payloads: frozenset = frozenset()
@@ -98,12 +120,36 @@ class Content:
             return self.by_subject.get(subject, general)
         return general
 
-    def message(self, key: str, **values) -> str:
-        text = self.messages[key]
+    def message(self, key: str, language: str, **values) -> str:
+        text = self.messages[key][language]
         return text.format(**values) if values else text
 
-    def buttons(self, entry_ids) -> List[Dict[str, str]]:
-        return [{"title": self.entries[i].title, "payload": self.entries[i].payload} for i in entry_ids][:MAX_FOLLOWUPS]
+    def buttons(self, entry_ids, language: str) -> List[Dict[str, str]]:
+        return [{"title": self.entries[i].title[language], "payload": self.entries[i].payload}
+                for i in entry_ids][:MAX_FOLLOWUPS]
+
+    def language_of(self, text: str) -> Optional[str]:
+        """The language of a text this content would send (an answer, a message, a title), else None."""
+        known, templates = self._languages
+        text = normalise(text)
+        if text in known:
+            return known[text]
+        return next((language for pattern, language in templates if pattern.fullmatch(text)), None)
+
+    @cached_property
+    def _languages(self) -> Tuple[Dict[str, str], List[Tuple["re.Pattern[str]", str]]]:
+        known: Dict[str, str] = {}
+        templates = []
+        texts = [*self.messages.values(), *(e.answer for e in self.entries.values()),
+                 *(e.more for e in self.entries.values() if e.more), *(e.title for e in self.entries.values())]
+        for localized in texts:
+            for language, text in localized.items():
+                if PLACEHOLDER.search(text):
+                    parts = PLACEHOLDER.split(normalise(text))
+                    templates.append((re.compile(".+?".join(re.escape(part) for part in parts)), language))
+                else:
+                    known.setdefault(normalise(text), language)
+        return known, templates
 
 
 # ---------------------------------------------------------------------------------------------- loading
@@ -137,6 +183,52 @@ def _optional_text(raw: dict, key: str, file: str, entry: str) -> Optional[str]:
     return None if raw.get(key) is None else _text(raw, key, file, entry)
 
 
+def _localized(raw: dict, key: str, file: str, entry: str) -> Dict[str, str]:
+    """A text in every language, with the translations checked against the English."""
+    value = raw.get(key)
+    if not isinstance(value, dict):
+        raise ContentError(file, f"must give the text in each language: {', '.join(LANGUAGES)}", entry, key)
+    unknown = set(value) - set(LANGUAGES)
+    if unknown:
+        raise ContentError(file, f"unknown language(s) {sorted(unknown)}; expected {', '.join(LANGUAGES)}", entry, key)
+    texts = {language: _text(value, language, file, entry) if language in value else None for language in LANGUAGES}
+    missing = [language for language, text in texts.items() if text is None]
+    if missing:
+        raise ContentError(file, f"the translation is missing: {', '.join(missing)}", entry, key)
+    checked = {language: text for language, text in texts.items() if text is not None}
+    original = checked[DEFAULT_LANGUAGE]
+    for language, translation in checked.items():
+        if language != DEFAULT_LANGUAGE:
+            problem = translation_problem(original, translation)
+            if problem:
+                raise ContentError(file, f"the {language} translation {problem}", entry, key)
+    return checked
+
+
+def _optional_localized(raw: dict, key: str, file: str, entry: str) -> Optional[Dict[str, str]]:
+    return None if raw.get(key) is None else _localized(raw, key, file, entry)
+
+
+def translation_problem(original: str, translation: str) -> Optional[str]:
+    """What a machine can see is wrong with a translation: other numbers or dates, an acronym left out, a
+    different number of bold phrases or list items, a placeholder missing. None when it sees nothing."""
+    numbers = sorted(NUMBER.findall(original))
+    if numbers != sorted(NUMBER.findall(translation)):
+        return f"has other numbers than the original ({numbers})"
+    for acronym in set(ACRONYM.findall(original)):
+        forms = (acronym, *ACRONYM_TRANSLATIONS.get(acronym, ()))
+        if not any(form in translation for form in forms):
+            return f"leaves out {acronym!r} (expected one of {list(forms)})"
+    if original.count("**") != translation.count("**"):
+        return "has another number of bold phrases (**...**)"
+    if len(LIST_ITEM.findall(original)) != len(LIST_ITEM.findall(translation)):
+        return "has another number of list items"
+    for placeholder in PLACEHOLDER.findall(original):
+        if placeholder not in translation:
+            return f"lacks the placeholder {placeholder}"
+    return None
+
+
 def _id_list(raw: dict, key: str, file: str, entry: str) -> Tuple[str, ...]:
     value = raw.get(key) or []
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
@@ -150,7 +242,7 @@ def _parse_entry(raw, file: str, index: int, seed: str) -> Entry:
     entry_id = raw.get("id")
     if not isinstance(entry_id, str) or not ID_PATTERN.match(entry_id):
         raise ContentError(file, "missing or invalid (lower_snake_case expected)", f"#{index + 1}", "id")
-    unknown = set(raw) - {"id", "title", "answer", "source", "intent", "subject", "followups", "more"}
+    unknown = set(raw) - {"id", "title", "answer", "source", "intent", "subject", "followups", "more", "items"}
     if unknown:
         raise ContentError(file, f"unknown field(s) {sorted(unknown)}", entry_id)
     sources = raw.get("source")
@@ -168,24 +260,29 @@ def _parse_entry(raw, file: str, index: int, seed: str) -> Entry:
     followups = _id_list(raw, "followups", file, entry_id)
     if len(followups) > MAX_FOLLOWUPS:
         raise ContentError(file, f"at most {MAX_FOLLOWUPS} follow-ups (buttons) allowed", entry_id, "followups")
+    answer = _localized(raw, "answer", file, entry_id)
+    items = _id_list(raw, "items", file, entry_id)
+    listed = len(LIST_ITEM.findall(answer[DEFAULT_LANGUAGE]))
+    if items and len(items) != listed:
+        raise ContentError(file, f"names {len(items)} items but the answer lists {listed}", entry_id, "items")
     return Entry(
-        id=entry_id, file=file, intent=intent, subject=subject, followups=followups,
-        title=_text(raw, "title", file, entry_id), answer=_text(raw, "answer", file, entry_id),
-        more=_optional_text(raw, "more", file, entry_id),
+        id=entry_id, file=file, intent=intent, subject=subject, followups=followups, items=items,
+        title=_localized(raw, "title", file, entry_id), answer=answer,
+        more=_optional_localized(raw, "more", file, entry_id),
         source=tuple(normalise(s) for s in sources),
     )
 
 
-def _parse_messages(data, file: str) -> Tuple[Dict[str, str], Tuple[str, ...]]:
+def _parse_messages(data, file: str) -> Tuple[Dict[str, Dict[str, str]], Tuple[str, ...]]:
     if not isinstance(data, dict) or not isinstance(data.get("messages"), dict):
         raise ContentError(file, "must contain a 'messages' mapping")
     messages = {}
     for key, placeholders in REQUIRED_MESSAGES.items():
-        text = _text(data["messages"], key, file, f"messages.{key}")
-        missing = [p for p in placeholders if p not in text]
+        texts = _localized(data["messages"], key, file, f"messages.{key}")
+        missing = [p for p in placeholders if p not in texts[DEFAULT_LANGUAGE]]
         if missing:
             raise ContentError(file, f"must contain the placeholder(s) {missing}", f"messages.{key}")
-        messages[key] = text
+        messages[key] = texts
     menu = data.get("menu")
     if not isinstance(menu, list) or not menu or not all(isinstance(m, str) for m in menu):
         raise ContentError(file, "must be a non-empty list of entry ids", "menu")
@@ -235,6 +332,9 @@ def load_content(directory: Path = CONTENT_DIR) -> Content:
                 raise ContentError(entry.file, f"refers to unknown entry '{ref}'", entry.id, "followups")
             if not entries[ref].intent:
                 raise ContentError(entry.file, f"'{ref}' has no intent, so no button can ask it", entry.id, "followups")
+        for ref in entry.items:
+            if ref not in entries or not entries[ref].intent:
+                raise ContentError(entry.file, f"refers to unknown or unreachable entry '{ref}'", entry.id, "items")
     for ref in menu:
         if ref not in entries or not entries[ref].intent:
             raise ContentError(MESSAGES_FILE, f"refers to unknown or unreachable entry '{ref}'", "menu")

@@ -30,11 +30,12 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 
 from bot import rasa_patches
-from bot.answers.content_store import ContentStore, shared_store
+from bot.answers.content_store import DEFAULT_LANGUAGE, ContentStore, shared_store
 from bot.channels.limits import RateLimiter, TurnQueue
 from bot.channels.screening import clean_text, preview, screen, sender_problem
 from bot.channels.signing import Signer
-from bot.protocol import TurnRecord
+from bot.nlu.language import guess_language
+from bot.protocol import REPLY_LANGUAGE_KEY, TurnRecord
 from bot.settings import Settings, settings
 from bot.stores.tracker_store import TrackerStoreUnavailable
 
@@ -51,14 +52,17 @@ class Refused:
 
 
 class RecordingOutput(OutputChannel):
-    """Mix-in for our output channels (put it first): counts replies and keeps the action's TurnRecord."""
+    """Mix-in for our output channels (put it first): counts replies, keeps the action's TurnRecord and the
+    language of what it sends (`language`: a guess before the reply, then each message's own)."""
 
     replies: int = 0
     turn: Optional[TurnRecord] = None
+    language: str = DEFAULT_LANGUAGE
 
     async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
         self.replies += 1
         self.turn = TurnRecord.from_message(message) or self.turn
+        self.language = message.pop(REPLY_LANGUAGE_KEY, None) or self.language
         await super().send_response(recipient_id, message)
 
 
@@ -136,7 +140,8 @@ class FaqChannel(InputChannel):
                         retry_after)
             return Refused(retry_after, "too many messages")
         text = clean_text(text)
-        screened = screen(text, self.content.get(), self.settings.max_message_chars)
+        output.language = guess_language(text, (metadata or {}).get("language"))
+        screened = screen(text, self.content.get(), self.settings.max_message_chars, output.language)
         if screened.reply is not None:
             log.info("%s: answered without NLU for sender %s: %r", self.name(), self.hashed(conversation),
                      preview(text))
@@ -153,7 +158,8 @@ class FaqChannel(InputChannel):
 
     async def send_refusal(self, output: OutputChannel, recipient: str) -> None:
         """The polite "slow down" reply, for channels that answer refusals with a message."""
-        await output.send_text_message(recipient, self.content.get().message("slow_down"))
+        language = output.language if isinstance(output, RecordingOutput) else DEFAULT_LANGUAGE
+        await output.send_text_message(recipient, self.content.get().message("slow_down", language))
 
     async def _run_turn(self, on_new_message: OnNewMessage, message: UserMessage, output: RecordingOutput,
                         original_text: str) -> None:
@@ -178,7 +184,7 @@ class FaqChannel(InputChannel):
         elif failure:
             log.error("turn without an answer for sender %s on %s: %s %s; sent the 'try again' reply", sender,
                       message.input_channel, failure.value, detail)
-            await output.send_text_message(message.sender_id, self.content.get().message("try_again"))
+            await output.send_text_message(message.sender_id, self.content.get().message("try_again", output.language))
         turn = output.turn
         log.info("turn sender=%s channel=%s intent=%s confidence=%s entry=%s reply=%s latency_ms=%.0f text=%r",
                  sender, message.input_channel, turn.intent if turn else "-", turn.confidence if turn else "-",

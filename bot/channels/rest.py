@@ -18,6 +18,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.base import FaqChannel, RecordingOutput
 from bot.channels.screening import BadMetadata, clean_metadata, sender_problem
+from bot.protocol import REPLY_LANGUAGE_KEY
 from bot.settings import Settings
 
 
@@ -47,7 +48,8 @@ def parse_body(raw: bytes, max_metadata_bytes: int = Settings().max_metadata_byt
 
 
 class RecordingCollector(RecordingOutput, CollectingOutputChannel):
-    pass
+    async def _persist_message(self, message: Dict[str, Any]) -> None:
+        await super()._persist_message({**message, REPLY_LANGUAGE_KEY: self.language})
 
 
 class HardenedRestInput(FaqChannel):

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
-from bot.answers.content_store import Content
+from bot.answers.content_store import DEFAULT_LANGUAGE, Content
 
 MAX_SENDER_CHARS = 255
 # Lone surrogates (U+D800-DFFF) and C0/C1 controls except \t and \n; \r\n and \r become \n first.
@@ -78,12 +78,12 @@ class Screened:
     reply: Optional[str] = None
 
 
-def screen(text: str, content: Content, limit: int) -> Screened:
+def screen(text: str, content: Content, limit: int, language: str = DEFAULT_LANGUAGE) -> Screened:
     if len(text) > limit:
-        return Screened(reply=content.message("too_long", length=f"{len(text):,}", limit=f"{limit:,}"))
+        return Screened(reply=content.message("too_long", language, length=f"{len(text):,}", limit=f"{limit:,}"))
     stripped = text.strip()
     if not stripped:
-        return Screened(reply=content.message("empty_message"))
+        return Screened(reply=content.message("empty_message", language))
     if stripped.startswith(COMMAND_PREFIX) and stripped not in content.payloads and stripped not in EXTRA_COMMANDS:
         return Screened(text=WORD_JOINER + stripped)
     return Screened(text=text)

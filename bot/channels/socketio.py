@@ -27,6 +27,7 @@ from socketio import AsyncServer
 
 from bot.channels.base import FaqChannel, RecordingOutput
 from bot.channels.screening import BadMetadata, clean_metadata
+from bot.protocol import REPLY_LANGUAGE_KEY
 
 log = logging.getLogger(__name__)
 SESSION_KEY = "session_id"  # in python-socketio's per-socket session: the conversation this socket joined
@@ -41,12 +42,13 @@ class WholeMessageOutput(RecordingOutput, SocketIOOutput):
     """Sends each reply as one message so Markdown (lists, paragraphs) stays together."""
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        await self._send_message(recipient_id, {"text": text.strip()})
+        await self._send_message(recipient_id, {"text": text.strip(), REPLY_LANGUAGE_KEY: self.language})
 
     async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
                                      **kwargs: Any) -> None:
         quick_replies = [{"content_type": "text", "title": b["title"], "payload": b["payload"]} for b in buttons]
-        await self._send_message(recipient_id, {"text": text.strip(), "quick_replies": quick_replies})
+        await self._send_message(recipient_id, {"text": text.strip(), "quick_replies": quick_replies,
+                                                REPLY_LANGUAGE_KEY: self.language})
 
 
 class HardenedSocketIOInput(FaqChannel, SocketIOInput):

@@ -1,0 +1,142 @@
+"""Intent classification from the meaning of the whole sentence: a sentence encoder (bot/nlu/encoder.py) and
+a logistic regression over its vectors, blended with the ranking the earlier classifiers set.
+
+Why: the bag-of-words features only know the words of data/nlu/; the encoder maps "how old is the office?"
+close to "when was the office founded?", and French, Dutch or German questions close to their English
+equivalents. The regression is fitted on the encoder's vectors of the training examples (C = 100: with the
+default C = 1 the confidences are too flat to pass the fallback threshold).
+
+`skip_above: p`: when the classifier before this one is already at least p sure, the message is not encoded
+(a cascade): most English and French questions need no encoder, so they keep their speed; unfamiliar
+wordings and other languages get it. The training examples' vectors are cached in `var/encoder-cache/`,
+so retraining only encodes new examples.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.encoder import DEFAULT_ENCODER, EncoderError, SentenceEncoder, load_encoder
+from bot.nlu.ranking import previous_ranking, set_ranking
+from bot.settings import ROOT
+
+log = logging.getLogger(__name__)
+MODEL_FILE, WEIGHTS_FILE = "embedding_classifier.json", "embedding_classifier.npz"
+CACHE_DIR = ROOT / "var" / "encoder-cache"
+
+
+class EmbeddingCache:
+    """Vectors of training texts, kept between trainings (keyed by encoder and text)."""
+
+    def __init__(self, encoder: SentenceEncoder, directory: Path = CACHE_DIR) -> None:
+        self.encoder = encoder
+        self.path = directory / (hashlib.sha256(encoder.name.encode()).hexdigest()[:16] + ".npz")
+
+    def encode(self, texts: List[str]) -> np.ndarray:
+        known: Dict[str, np.ndarray] = {}
+        if self.path.exists():
+            with np.load(self.path, allow_pickle=False) as saved:
+                known = dict(zip(saved["texts"].tolist(), saved["vectors"], strict=True))
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            log.info("encoding %d training examples (%d cached)", len(missing), len(texts) - len(missing))
+            known.update(zip(missing, self.encoder.encode(missing), strict=True))
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(self.path, texts=np.array(list(known)), vectors=np.stack(list(known.values())))
+        return np.stack([known[t] for t in texts])
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"encoder": DEFAULT_ENCODER, "C": 100.0, "max_iter": 5000, "blend_with_previous": 0.5,
+                "skip_above": 1.01, "ranking_length": 10}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self._storage, self._resource = model_storage, resource
+        self.classes: List[str] = []
+        self.coef: Optional[np.ndarray] = None
+        self.intercept: Optional[np.ndarray] = None
+        self._encoder: Optional[SentenceEncoder] = None
+
+    @property
+    def encoder(self) -> SentenceEncoder:
+        if self._encoder is None:
+            self._encoder = load_encoder(self.config["encoder"])
+        return self._encoder
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "EmbeddingIntentClassifier":
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        from sklearn.linear_model import LogisticRegression
+        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
+        if len({e.get(INTENT) for e in examples}) < 2:
+            log.warning("EmbeddingIntentClassifier: fewer than 2 intents in the training data; not trained")
+            return self._resource
+        vectors = EmbeddingCache(self.encoder).encode([e.get(TEXT) for e in examples])
+        model = LogisticRegression(C=float(self.config["C"]), max_iter=int(self.config["max_iter"]),
+                                   class_weight="balanced", random_state=42)
+        model.fit(vectors, [e.get(INTENT) for e in examples])
+        self.classes, self.coef, self.intercept = [str(c) for c in model.classes_], model.coef_, model.intercept_
+        with self._storage.write_to(self._resource) as directory:
+            (directory / MODEL_FILE).write_text(json.dumps({"encoder": self.encoder.name, "classes": self.classes}))
+            np.savez(directory / WEIGHTS_FILE, coef=self.coef, intercept=self.intercept)
+        return self._resource
+
+    def probabilities(self, text: str) -> Dict[str, float]:
+        assert self.coef is not None and self.intercept is not None
+        scores = self.coef @ self.encoder.encode([text])[0] + self.intercept
+        scores = np.exp(scores - scores.max())
+        return dict(zip(self.classes, (scores / scores.sum()).tolist(), strict=True))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self.coef is None:
+            return messages
+        for message in messages:
+            previous = previous_ranking(message)
+            if previous and max(previous.values()) >= float(self.config["skip_above"]):
+                continue  # the earlier classifier is sure enough: no need for the encoder
+            set_ranking(message, self.probabilities(message.get(TEXT) or ""), float(self.config["blend_with_previous"]),
+                        int(self.config["ranking_length"]))
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "EmbeddingIntentClassifier":
+        component = cls(config, model_storage, resource)
+        try:
+            with model_storage.read_from(resource) as directory:
+                saved = json.loads((directory / MODEL_FILE).read_text())
+                with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as weights:
+                    component.coef, component.intercept = weights["coef"], weights["intercept"]
+        except (ValueError, FileNotFoundError) as exc:  # trained without intents: nothing was saved
+            log.warning("EmbeddingIntentClassifier: no trained model (%s); intents come from earlier classifiers",
+                        exc)
+            return component
+        if saved["encoder"] != component.config["encoder"]:
+            raise EncoderError(f"the model was trained with the encoder {saved['encoder']!r}, the pipeline asks for "
+                               f"{component.config['encoder']!r}: retrain (make train)")
+        component.classes = saved["classes"]
+        component._encoder = load_encoder(component.config["encoder"])  # now: a bad model file stops the start-up
+        return component
