@@ -12,7 +12,7 @@ export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 .PHONY: help run shell test test-fast lint train eval bench validate setup system-packages lock tune-fallback \
-        clean scale-up scale-down
+        clean scale-up scale-down purge forget
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -53,6 +53,12 @@ scale-up: setup $(MODEL)  ## PostgreSQL + Redis + M action servers + N Rasa repl
 
 scale-down:  ## stop what scale-up started
 	$(PY) -m tools.scale down
+
+purge: setup  ## delete conversations older than RETENTION_DAYS (the server also does it daily)
+	$(PY) -m bot.stores.retention purge
+
+forget: setup  ## delete one person's conversation: make forget SENDER=socketio:<session id>
+	$(PY) -m bot.stores.retention forget "$(SENDER)"
 
 validate: setup  ## rasa data validate
 	$(RASA) data validate --fail-on-warnings

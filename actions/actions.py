@@ -6,7 +6,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.answers.content_store import ContentStore, shared_store
-from bot.answers.dialogue import Understood, decide
+from bot.answers.dialogue import Options, Understood, decide
+from bot.answers.feedback import AWAITING_COMMENT_SLOT
 from bot.answers.language import choose_language
 from bot.protocol import REPLY_LANGUAGE_KEY, TURN_KEY, DetectedLanguage, Fallback, TurnRecord
 from bot.settings import settings
@@ -21,9 +22,11 @@ def requested_language(entities: List[Dict[str, Any]]) -> Optional[str]:
 
 
 class ActionAnswer(Action):
-    def __init__(self, store: Optional[ContentStore] = None) -> None:
-        # rasa_sdk builds the action once per process, with no arguments: the configured content directory.
-        self.store = store or shared_store(settings().content_dir)
+    def __init__(self, store: Optional[ContentStore] = None, options: Optional[Options] = None) -> None:
+        # rasa_sdk builds the action once per process, with no arguments: the configured content and options.
+        config = settings()
+        self.store = store or shared_store(config.content_dir)
+        self.options = options or Options(config.contact_email, config.contact_url, config.retention_days)
 
     def name(self) -> Text:
         return "action_answer"
@@ -39,14 +42,18 @@ class ActionAnswer(Action):
                                    hint=metadata.get("language"), requested=requested_language(entities))
         understood = Understood(intent.get("name"), entities, message.get("intent_ranking") or [],
                                 Fallback.from_parse_data(message), message.get("text") or "")
-        reply = decide(content, understood, tracker.get_slot(TOPIC_SLOT), language.reply)
+        reply = decide(content, understood, tracker.get_slot(TOPIC_SLOT), language.reply, self.options,
+                       tracker.get_slot(AWAITING_COMMENT_SLOT))
         written_in = {REPLY_LANGUAGE_KEY: language.reply}
         if language.other:  # a language we do not answer in: say so, in one line, before the answer
             dispatcher.utter_message(text=content.message("other_language", language.reply), **written_in)
+        if reply.preface:
+            dispatcher.utter_message(text=reply.preface, **written_in)
         record = TurnRecord(intent.get("name"), round(float(intent.get("confidence") or 0), 3), reply.entry_id,
                             reply.kind, language.reply)
         dispatcher.utter_message(text=reply.text, buttons=reply.buttons, **written_in, **{TURN_KEY: record.to_dict()})
         events = [SlotSet(LANGUAGE_SLOT, language.reply)]
+        events += [SlotSet(name, value) for name, value in reply.slots.items()]
         if reply.entry_id:
             events.append(SlotSet(TOPIC_SLOT, reply.entry_id))
         return events

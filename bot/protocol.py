@@ -71,6 +71,7 @@ class ReplyKind(str, Enum):
     MESSAGE = "message"  # chitchat, help, out of scope: a message from messages.yml
     DID_YOU_MEAN = "did_you_mean"  # two close intents offered as buttons
     FALLBACK = "fallback"  # not understood: the topic menu
+    FEEDBACK = "feedback"  # a reply to 👍 / 👎, a reason or a comment
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTENT_DIR = ROOT / "bot" / "content"  # the content store shipped with the assistant
 LOOPBACK = "127.0.0.1"
 LOOPBACK_HOSTS = (LOOPBACK, "localhost", "::1")
+EMAIL = re.compile(r"[^@\s<>()\[\]]+@[^@\s<>()\[\]]+\.[A-Za-z]{2,}")
 WILDCARD_ADDRESSES = ("0.0.0.0", "::")
 
 
@@ -54,6 +56,13 @@ class Settings:
     secret_key: Optional[str] = _setting(None, "signs the widget's session ids and keys the sender hashes in logs; "
                                          "the same on every replica", secret=True,
                                          shown_default="generated once into `var/secret_key` (mode 600)")
+    contact_email: Optional[str] = _setting(None, "the e-mail address the assistant gives to visitors who want to "
+                                            "reach the office", shown_default="unset: it says it has no contact "
+                                            "details")
+    contact_url: Optional[str] = _setting(None, "a contact page (https) the assistant gives to visitors who want to "
+                                          "reach the office")
+    retention_days: int = _setting(90, "conversations older than this are deleted daily by the server and by "
+                                   "`make purge` (0: kept)")
     content_dir: Path = _setting(CONTENT_DIR, "the content store's directory (answers, messages, "
                                  "seed)", env="IOM_CONTENT_DIR", shown_default="`bot/content`")
     # --- turns
@@ -90,6 +99,8 @@ class Settings:
                                             "only mentions", group="channels")
     slack_api_url: str = _setting("https://slack.com/api/", "Slack Web API base URL (e.g. a proxy)",
                                   group="channels")
+    slack_escalation_channel: Optional[str] = _setting(None, "a Slack channel id where staff can pass on a question "
+                                                       "the assistant could not answer", group="channels")
     rasa_jwt_secret: Optional[str] = _setting(None, "enables Rasa's HTTP API, requiring an HS256 JWT signed "
                                               "with it", group="channels", secret=True)
     rasa_api_token: Optional[str] = _setting(None, "enables Rasa's HTTP API with a token in the query string "
@@ -125,6 +136,10 @@ class Settings:
         if not (url.scheme == "https" or (url.scheme == "http" and url.hostname in LOOPBACK_HOSTS)):
             raise SettingError(f"SLACK_API_URL={self.slack_api_url!r}: must be https:// (or http:// on loopback), "
                                "or the bot token would travel in clear")
+        if self.contact_url and urlparse(self.contact_url).scheme != "https":
+            raise SettingError(f"CONTACT_URL={self.contact_url!r}: must be an https:// address")
+        if self.contact_email and not EMAIL.fullmatch(self.contact_email):
+            raise SettingError(f"CONTACT_EMAIL={self.contact_email!r}: not an e-mail address")
 
     # ------------------------------------------------------------------------------------------ reading
     @classmethod

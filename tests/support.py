@@ -188,28 +188,45 @@ def page_origin(env: Dict[str, str]) -> str:
 # ---------------------------------------------------------------------------------------------- Slack
 
 class SlackWebAPI:
-    """A local stand-in for Slack's Web API (slack.com is unreachable here): records chat.postMessage."""
+    """A local stand-in for Slack's Web API (slack.com is unreachable here): records every call (POST and GET),
+    answers chat.postMessage with a timestamp, users.info with the locale set in `locales`, and
+    chat.getPermalink with a link."""
 
     def __init__(self) -> None:
         self.posts: List[dict] = []
+        self.locales: Dict[str, str] = {}
         self.changed = threading.Condition()
         api = self
 
         class Handler(BaseHTTPRequestHandler):
+            def _record(self, data: dict) -> None:
+                method = self.path.split("?", 1)[0].rsplit("/", 1)[-1]
+                with api.changed:
+                    api.posts.append({"method": method, "auth": self.headers.get("Authorization"), **data})
+                    api.changed.notify_all()
+                reply: Dict[str, object] = {"ok": True, "channel": data.get("channel"), "ts": f"{time.time():.6f}"}
+                if method == "users.info":
+                    user = str(data.get("user"))
+                    reply["user"] = {"id": user, "locale": api.locales.get(user, "en-US")}
+                if method == "chat.getPermalink":
+                    reply["permalink"] = (f"https://example.slack.com/archives/{data.get('channel')}/"
+                                          f"p{data.get('message_ts')}")
+                body = json.dumps(reply).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 kind = self.headers.get("Content-Type", "")
-                data = json.loads(body) if "json" in kind else {k: v[0] for k, v in parse_qs(body.decode()).items()}
-                with api.changed:
-                    api.posts.append({"method": self.path.rsplit("/", 1)[-1], "auth": self.headers.get("Authorization"),
-                                      **data})
-                    api.changed.notify_all()
-                reply = json.dumps({"ok": True, "channel": data.get("channel"), "ts": f"{time.time():.6f}"}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
+                form = {k: v[0] for k, v in parse_qs(body.decode()).items()} if "json" not in kind else {}
+                self._record(json.loads(body) if "json" in kind else form)
+
+            def do_GET(self):
+                query = self.path.split("?", 1)[1] if "?" in self.path else ""
+                self._record({k: v[0] for k, v in parse_qs(query).items()})
 
             def log_message(self, *args):
                 pass
@@ -218,13 +235,16 @@ class SlackWebAPI:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/"
 
-    def wait_for(self, predicate, timeout=30) -> List[dict]:
+    def wait_for(self, predicate, timeout=30, method="chat.postMessage") -> List[dict]:
+        """The calls of `method` matching `predicate`, waiting up to `timeout` seconds for a first one."""
+        def matching() -> List[dict]:
+            return [p for p in self.posts if p["method"] == method and predicate(p)]
         with self.changed:
-            assert self.changed.wait_for(lambda: [p for p in self.posts if predicate(p)], timeout), self.posts
-            return [p for p in self.posts if predicate(p)]
+            assert self.changed.wait_for(matching, timeout), self.posts
+            return matching()
 
     def posts_to(self, channel: str) -> List[dict]:
-        return [p for p in self.posts if p.get("channel") == channel]
+        return [p for p in self.posts if p.get("channel") == channel and p["method"] == "chat.postMessage"]
 
 
 def slack_signature(body: bytes, secret: str = SLACK_SIGNING_SECRET, timestamp: Optional[int] = None) -> dict:

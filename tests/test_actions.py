@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import ActionAnswer
 from bot.answers.content_store import load_content
+from bot.answers.dialogue import Options
 from bot.protocol import FALLBACK_KEY, LANGUAGE_KEY, DetectedLanguage, Fallback, FallbackReason
 from tests.support import config_thresholds
 from tools.evaluate import FACT_MARKERS
@@ -57,8 +58,9 @@ def test_faq_answer_comes_from_content_with_followup_buttons():
     message, events = run(tracker("ask_history"))
     assert message["text"] == CONTENT.entries["office_established"].answer["en"]
     assert "September 2011" in message["text"]
-    assert [b["title"] for b in message["buttons"]] == [CONTENT.entries[i].title["en"]
-                                                        for i in ("office_context", "office_role")]
+    assert [b["title"] for b in message["buttons"]] == [*(CONTENT.entries[i].title["en"]
+                                                          for i in ("office_context", "office_role")),
+                                                        "👍 Helpful", "👎 Not helpful"]
     assert slot(events) == "office_established"
 
 
@@ -123,7 +125,12 @@ def test_more_without_context_asks_for_a_topic():
                                         ("bot_challenge", "bot_challenge"), ("help", "help")])
 def test_chitchat(intent, key):
     message, events = run(tracker(intent))
-    assert message["text"] == CONTENT.message(key, "en") and slot(events) is None
+    assert message["text"].startswith(CONTENT.message(key, "en")) and slot(events) is None
+
+
+def test_the_greeting_says_how_long_conversations_are_kept():
+    message, _ = run(tracker("greet"))
+    assert message["text"].endswith(CONTENT.message("retention_notice", "en", days=90))
 
 
 @pytest.mark.parametrize("intent", ["out_of_scope", "ask_unavailable", "ask_personal_case"])
@@ -193,16 +200,25 @@ def test_a_reliably_french_question_is_answered_in_french_and_the_language_stick
 
 def test_a_first_short_message_sets_the_language_when_likely_and_the_hint_wins_over_a_guess():
     message, _ = run(tracker("greet", detected=DetectedLanguage("fr", 0.9, False)))  # "salut"
-    assert message["text"] == CONTENT.message("greet", "fr")
+    assert message["text"].startswith(CONTENT.message("greet", "fr"))
     message, _ = run(tracker("greet", detected=DetectedLanguage("en", 0.9, False), metadata={"language": "fr"}))
-    assert message["text"] == CONTENT.message("greet", "fr")  # the widget page is French
+    assert message["text"].startswith(CONTENT.message("greet", "fr"))  # the widget page is French
 
 
 def test_explicit_switch_changes_the_language_and_offers_the_menu():
-    message, events = run(tracker("switch_language", entities=[{"entity": "language", "value": "fr"}],
-                                  detected=DetectedLanguage("en", 0.99, True), language="en"))
-    assert message["text"] == CONTENT.message("language_switched", "fr") and message["buttons"]
+    messages, events = run_all(tracker("switch_language", entities=[{"entity": "language", "value": "fr"}],
+                                       detected=DetectedLanguage("en", 0.99, True), language="en"))
+    assert [m["text"] for m in messages] == [CONTENT.message("language_switched", "fr"),
+                                             CONTENT.message("what_next", "fr")] and messages[1]["buttons"]
     assert language_slot(events) == "fr"
+
+
+def test_switching_language_during_a_topic_gives_the_answer_again_in_the_new_language():
+    messages, events = run_all(tracker("switch_language", entities=[{"entity": "language", "value": "fr"}],
+                                       language="en", last_entry="office_established"))
+    assert [m["text"] for m in messages] == [CONTENT.message("language_switched", "fr"),
+                                             CONTENT.entries["office_established"].answer["fr"]]
+    assert slot(events) == "office_established" and language_slot(events) == "fr"
 
 
 def test_another_language_is_answered_with_a_note():
@@ -222,9 +238,11 @@ def test_a_position_in_the_list_just_shown_answers_that_item(text, position):
     assert slot(events) == items[position]
 
 
-def test_a_position_is_not_taken_from_a_question_about_something_else():
+def test_a_position_in_a_question_about_another_list_is_taken_from_that_list():
     message, events = run(tracker("ask_priorities", text="what is the first of your priorities?",
                                   last_entry="partners_overview"))
+    assert slot(events) == "prio_safe_regular"
+    message, events = run(tracker("ask_priorities", text="what are your priorities?", last_entry="partners_overview"))
     assert slot(events) == "priorities_overview"
 
 
@@ -232,3 +250,63 @@ def test_who_else_after_one_partner_lists_them_all():
     message, events = run(tracker("nlu_fallback", 0.3, text="who else?", last_entry="partner_media",
                                   fallback=FallbackReason.LOW_CONFIDENCE))
     assert slot(events) == "partners_overview"
+
+
+# ---------------------------------------------------------------------------------------------- feedback
+
+def feedback_slot(events):
+    return next((e["value"] for e in events if e.get("event") == "slot" and e["name"] == "feedback"), None)
+
+
+def awaiting(events):
+    return next((e["value"] for e in events if e.get("event") == "slot" and e["name"] == "awaiting_comment"), "unset")
+
+
+def test_thumbs_up_is_stored_with_the_answer_it_rates_and_thanked():
+    message, events = run(tracker("feedback", 1.0, entities=[{"entity": "rating", "value": "up"},
+                                                             {"entity": "entry", "value": "office_established"}],
+                                  last_entry="office_established"))
+    assert message["text"] == CONTENT.message("feedback_thanks", "en") and not message["buttons"]
+    assert feedback_slot(events) == {"entry": "office_established", "rating": "up", "reason": None, "comment": None}
+    assert slot(events) is None  # the topic stays the answer rated
+
+
+def test_thumbs_down_offers_reasons_then_a_comment_which_is_stored():
+    down = [{"entity": "rating", "value": "down"}, {"entity": "entry", "value": "prio_ibm"}]
+    message, events = run(tracker("feedback", 1.0, entities=down, language="fr"))
+    assert message["text"] == CONTENT.message("feedback_reasons", "fr")
+    assert [b["payload"] for b in message["buttons"]] == [
+        f'/feedback{{"rating":"down","entry":"prio_ibm","reason":"{r}"}}' for r in ("wrong", "missing", "unclear")]
+    message, events = run(tracker("feedback", 1.0, entities=[*down, {"entity": "reason", "value": "missing"}]))
+    assert feedback_slot(events)["reason"] == "missing" and awaiting(events) == "prio_ibm"
+    comment = tracker("nlu_fallback", 0.3, text="I wanted the list of countries",
+                      fallback=FallbackReason.LOW_CONFIDENCE)
+    comment.slots["awaiting_comment"] = "prio_ibm"
+    message, events = run(comment)
+    assert message["text"] == CONTENT.message("feedback_comment_thanks", "en")
+    assert feedback_slot(events) == {"entry": "prio_ibm", "rating": "down", "reason": None,
+                                     "comment": "I wanted the list of countries"}
+    assert awaiting(events) is None
+
+
+def test_a_question_after_a_thumbs_down_is_answered_not_taken_as_a_comment():
+    question = tracker("ask_iom")
+    question.slots["awaiting_comment"] = "prio_ibm"
+    message, events = run(question)
+    assert message["text"] == CONTENT.entries["iom_about"].answer["en"] and awaiting(events) is None
+
+
+# ---------------------------------------------------------------------------------------------- contact
+
+def test_contact_without_configured_details_says_so_and_invents_nothing():
+    message, _ = run(tracker("ask_contact"))
+    assert message["text"] == CONTENT.message("contact_none", "en") and "@" not in message["text"]
+
+
+def test_contact_gives_the_configured_route():
+    dispatcher = CollectingDispatcher()
+    action = ActionAnswer(options=Options(contact_email="brussels@example.org", contact_url="https://example.org/c"))
+    asyncio.run(action.run(dispatcher, tracker("ask_contact", language="fr"), {}))
+    [message] = dispatcher.messages
+    assert "[brussels@example.org](mailto:brussels@example.org) ou <https://example.org/c>" in message["text"]
+    assert message["text"].startswith(CONTENT.message("contact", "fr", route="x").split("x")[0])

@@ -56,7 +56,11 @@ REQUIRED_MESSAGES: Mapping[str, Tuple[str, ...]] = {
     "greet": (), "goodbye": (), "thanks": (), "bot_challenge": (), "help": (), "fallback": (),
     "out_of_scope": (), "unavailable": (), "personal_case": (), "did_you_mean": (),
     "no_more": ("{title}",), "no_context": (), "empty_message": (), "too_long": ("{length}", "{limit}"),
-    "try_again": (), "slow_down": (), "language_switched": (), "other_language": (),
+    "try_again": (), "slow_down": (), "language_switched": (), "what_next": (), "other_language": (),
+    "retention_notice": ("{days}",), "contact": ("{route}",), "contact_none": (), "or": (),
+    "feedback_up_button": (), "feedback_down_button": (), "feedback_reason_wrong": (), "feedback_reason_missing": (),
+    "feedback_reason_unclear": (), "feedback_thanks": (), "feedback_reasons": (), "feedback_comment": (),
+    "feedback_comment_thanks": (), "escalate_button": (), "escalated": (),
 }
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from bot.answers import feedback
 from bot.answers.content_store import DEFAULT_LANGUAGE, SUBJECT_ENTITY, Content, Entry
 from bot.answers.mentions import bare, mentioned_position, pick
 from bot.protocol import Fallback, FallbackReason, ReplyKind
@@ -17,11 +18,12 @@ FALLBACK_INTENT = "nlu_fallback"
 MESSAGE_INTENTS = {
     "greet": False, "goodbye": False, "thanks": False, "bot_challenge": False,
     "help": True, "out_of_scope": True, "ask_unavailable": True, "ask_personal_case": True,
-    "switch_language": True,
 }
-MESSAGE_KEYS = {"ask_unavailable": "unavailable", "ask_personal_case": "personal_case",
-                "switch_language": "language_switched"}
+MESSAGE_KEYS = {"ask_unavailable": "unavailable", "ask_personal_case": "personal_case"}
+SWITCH_INTENT = "switch_language"
 MORE_INTENT = "ask_more"
+CONTACT_INTENT = "ask_contact"
+NOT_A_QUESTION = {FALLBACK_INTENT, "out_of_scope"}  # after a 👎 and its reason, such a message is a comment
 # "When was it founded?" right after a question about IOM is about IOM, not the Brussels office -- unless
 # the question names the office ("when was the office established?").
 CONTEXT_REDIRECTS: Dict[Tuple[str, str], Optional[str]] = {("ask_history", "ask_iom"): "ask_iom",
@@ -30,9 +32,11 @@ OFFICE_WORDS = re.compile(r"\b(office|brussels|liaison|bureau|bruxelles|brussel)
 # "Who else?" after one partner or priority: the whole list it belongs to.
 OTHERS = re.compile(r"\b(who else|what else|which others?|the others|any others?|other ones|"
                     r"qui d'autre|quoi d'autre|quels autres|quelles autres|les autres|d'autres)\b", re.I)
-# On a fallback, a named subject ("tell me more about return") is answered when the top intent reaches this
-# share of the fallback threshold and is about subjects: the phrasing is unsure, the subject is not.
-SUBJECT_RESCUE_SHARE = 0.5
+# On a fallback, a named subject ("what does the office say about AVRR?") is answered when one of the top
+# RESCUE_CANDIDATES intents is about subjects and the top one is not a refusal: the phrasing is unsure, the
+# subject is not.
+RESCUE_CANDIDATES = 3
+REFUSALS = {"out_of_scope", "ask_unavailable", "ask_personal_case"}
 MENTION_WORDS = 6  # a message this short that names a position refers to the list just shown
 
 
@@ -46,12 +50,22 @@ class Understood:
     text: str = ""
 
 
+@dataclass(frozen=True)
+class Options:
+    """What the operator configured that replies depend on (bot/settings.py)."""
+    contact_email: Optional[str] = None
+    contact_url: Optional[str] = None
+    retention_days: int = 0  # 0: conversations are kept until someone deletes them
+
+
 @dataclass
 class Reply:
     text: str
     buttons: List[Dict[str, str]] = field(default_factory=list)
     entry_id: Optional[str] = None  # the content entry answered, remembered as the conversation's topic
     kind: ReplyKind = ReplyKind.ANSWER
+    slots: Dict[str, Any] = field(default_factory=dict)  # other slots to set (feedback)
+    preface: Optional[str] = None  # a short line sent first, as a message of its own
 
 
 def subject_of(entities: Iterable[dict]) -> Optional[str]:
@@ -64,11 +78,62 @@ def subject_of(entities: Iterable[dict]) -> Optional[str]:
 class Dialogue:
     """Picks the reply to one turn, in one language."""
 
-    def __init__(self, content: Content, language: str) -> None:
-        self.content, self.language = content, language
+    def __init__(self, content: Content, language: str, options: Options = Options()) -> None:
+        self.content, self.language, self.options = content, language, options
 
-    def answer(self, entry: Entry) -> Reply:
-        return Reply(entry.answer[self.language], self.content.buttons(entry.followups, self.language), entry.id)
+    def answer(self, entry: Entry, text: Optional[str] = None, kind: ReplyKind = ReplyKind.ANSWER) -> Reply:
+        """A content answer, its follow-ups and the 👍 / 👎 buttons."""
+        buttons = [*self.content.buttons(entry.followups, self.language),
+                   *feedback.rating_buttons(self.content, entry.id, self.language)]
+        return Reply(text or entry.answer[self.language], buttons, entry.id, kind)
+
+    def message(self, intent: str) -> Reply:
+        key = MESSAGE_KEYS.get(intent, intent)
+        text = self.content.message(key, self.language)
+        if intent == "greet" and self.options.retention_days:  # the first message says how long we keep it
+            text += "\n\n" + self.content.message("retention_notice", self.language,
+                                                  days=self.options.retention_days)
+        buttons = self.content.buttons(self.content.menu, self.language) if MESSAGE_INTENTS[intent] else []
+        return Reply(text, buttons, None, ReplyKind.MESSAGE)
+
+    def switched(self, last: Optional[Entry]) -> Reply:
+        """"In French please": say so, and give the answer being discussed again, in the new language."""
+        switched = self.content.message("language_switched", self.language)
+        if last is None:
+            return Reply(self.content.message("what_next", self.language),
+                         self.content.buttons(self.content.menu, self.language), None, ReplyKind.MESSAGE,
+                         preface=switched)
+        again = self.answer(last)
+        again.preface = switched
+        return again
+
+    def contact(self) -> Reply:
+        email, url = self.options.contact_email, self.options.contact_url
+        routes = [*([f"[{email}](mailto:{email})"] if email else []), *([f"<{url}>"] if url else [])]
+        if not routes:
+            return self.menu("contact_none")
+        joiner = self.content.message("or", self.language)
+        return Reply(self.content.message("contact", self.language, route=f" {joiner} ".join(routes)), [], None,
+                     ReplyKind.MESSAGE)
+
+    def feedback(self, understood: Understood, last: Optional[Entry]) -> Reply:
+        given = feedback.from_entities(list(understood.entities), last.id if last else None, understood.text)
+        if given is None or given.entry not in self.content.entries:  # typed praise without a rating or topic
+            return self.message("thanks")
+        slots: Dict[str, Any] = {feedback.FEEDBACK_SLOT: given.to_slot(), feedback.AWAITING_COMMENT_SLOT: None}
+        if given.rating == "up":
+            return Reply(self.content.message("feedback_thanks", self.language), [], None, ReplyKind.FEEDBACK, slots)
+        if given.reason is None:
+            return Reply(self.content.message("feedback_reasons", self.language),
+                         feedback.reason_buttons(self.content, given.entry, self.language), None,
+                         ReplyKind.FEEDBACK, slots)
+        slots[feedback.AWAITING_COMMENT_SLOT] = given.entry
+        return Reply(self.content.message("feedback_comment", self.language), [], None, ReplyKind.FEEDBACK, slots)
+
+    def comment(self, entry: str, text: str) -> Reply:
+        given = feedback.Feedback(entry, "down", comment=text.strip()[:feedback.MAX_COMMENT_CHARS])
+        return Reply(self.content.message("feedback_comment_thanks", self.language), [], None, ReplyKind.FEEDBACK,
+                     {feedback.FEEDBACK_SLOT: given.to_slot(), feedback.AWAITING_COMMENT_SLOT: None})
 
     def menu(self, key: str, kind: ReplyKind = ReplyKind.MESSAGE) -> Reply:
         return Reply(self.content.message(key, self.language), self.content.buttons(self.content.menu, self.language),
@@ -79,20 +144,22 @@ class Dialogue:
             return self.menu("no_context")
         buttons = self.content.buttons(last.followups, self.language)
         if last.more:
-            return Reply(last.more[self.language], buttons, last.id, ReplyKind.MORE)
+            return self.answer(last, last.more[self.language], ReplyKind.MORE)
         return Reply(self.content.message("no_more", self.language, title=last.title[self.language]), buttons, last.id,
                      ReplyKind.MORE)
 
     def uncertain(self, understood: Understood) -> Reply:
         """nlu_fallback: ask "did you mean" when two answers are close, otherwise say what we can answer."""
         content, fallback = self.content, understood.fallback
-        candidates = [r for r in understood.ranking or [] if r.get("name") != FALLBACK_INTENT][:2]
+        ranked = [r for r in understood.ranking or [] if r.get("name") != FALLBACK_INTENT]
+        candidates = ranked[:2]
         subject = subject_of(understood.entities)
-        if fallback and subject and candidates and candidates[0]["name"] in content.subject_intents | {MORE_INTENT} \
-                and candidates[0]["confidence"] >= fallback.threshold * SUBJECT_RESCUE_SHARE:
-            entry = content.find(candidates[0]["name"], subject)
-            if entry:
-                return self.answer(entry)
+        if subject and ranked and ranked[0]["name"] not in REFUSALS:
+            about_subjects = content.subject_intents | {MORE_INTENT}
+            for candidate in ranked[:RESCUE_CANDIDATES]:
+                entry = content.find(candidate["name"], subject) if candidate["name"] in about_subjects else None
+                if entry:
+                    return self.answer(entry)
         if fallback and fallback.reason is FallbackReason.AMBIGUOUS and len(candidates) == 2:
             entries = [content.find(c["name"], subject) for c in candidates]
             if entries[0] and entries[1] and entries[0].id != entries[1].id:
@@ -116,17 +183,32 @@ class Dialogue:
             return self.content.find(last.intent, None)
         return None
 
-    def decide(self, understood: Understood, last_entry_id: Optional[str] = None) -> Reply:
+    def decide(self, understood: Understood, last_entry_id: Optional[str] = None,
+               awaiting_comment: Optional[str] = None) -> Reply:
+        reply = self._decide(understood, last_entry_id, awaiting_comment)
+        if awaiting_comment and feedback.AWAITING_COMMENT_SLOT not in reply.slots:
+            reply.slots[feedback.AWAITING_COMMENT_SLOT] = None  # the visitor moved on: no comment expected
+        return reply
+
+    def _decide(self, understood: Understood, last_entry_id: Optional[str],
+                awaiting_comment: Optional[str]) -> Reply:
         content = self.content
         last = content.entries.get(last_entry_id) if last_entry_id else None
         intent = understood.intent
+        if intent == feedback.FEEDBACK_INTENT:
+            return self.feedback(understood, last)
+        if awaiting_comment and awaiting_comment in content.entries and intent in NOT_A_QUESTION \
+                and not understood.text.startswith("/"):
+            return self.comment(awaiting_comment, understood.text)
         follow_up = self.in_context(understood, last)
         if follow_up is not None:
             return self.answer(follow_up)
+        if intent == CONTACT_INTENT:
+            return self.contact()
+        if intent == SWITCH_INTENT:
+            return self.switched(last)
         if intent in MESSAGE_INTENTS:
-            return Reply(content.message(MESSAGE_KEYS.get(intent, intent), self.language),
-                         content.buttons(content.menu, self.language) if MESSAGE_INTENTS[intent] else [], None,
-                         ReplyKind.MESSAGE)
+            return self.message(intent)
         if intent == FALLBACK_INTENT:
             return self.uncertain(understood)
         subject = subject_of(understood.entities)
@@ -137,10 +219,12 @@ class Dialogue:
         entry = content.find(intent, subject)
         if entry is None:
             return self.menu("fallback", ReplyKind.FALLBACK)
-        return self.answer(entry)
+        item = pick(entry.items, mentioned_position(understood.text)) if entry.items and not subject else None
+        return self.answer(content.entries[item] if item else entry)  # "what is the third result?"
 
 
 def decide(content: Content, understood: Understood, last_entry_id: Optional[str] = None,
-           language: str = DEFAULT_LANGUAGE) -> Reply:
+           language: str = DEFAULT_LANGUAGE, options: Options = Options(),
+           awaiting_comment: Optional[str] = None) -> Reply:
     """The reply to one user turn, in `language`."""
-    return Dialogue(content, language).decide(understood, last_entry_id)
+    return Dialogue(content, language, options).decide(understood, last_entry_id, awaiting_comment)

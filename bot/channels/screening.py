@@ -8,8 +8,9 @@
 - empty or whitespace-only text gets a polite prompt, and text over the length cap a polite "too long"
   reply, both without running NLU;
 - text starting with "/" would be parsed by Rasa as an intent command (`/intent{"entity": ...}`), letting
-  users bypass NLU. Only the exact payloads our own buttons send (listed by the content store) pass as
-  commands; any other such text is prefixed with an invisible WORD JOINER so that Rasa treats it as text.
+  users bypass NLU. Only what our own buttons and widget send passes as a command (`allowed_command`): the
+  content's payloads, `/greet`, a language switch to a language we answer in, and feedback on an existing
+  answer; any other such text is prefixed with an invisible WORD JOINER so that Rasa treats it as text.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
-from bot.answers.content_store import DEFAULT_LANGUAGE, Content
+from bot.answers import feedback
+from bot.answers.content_store import DEFAULT_LANGUAGE, LANGUAGES, Content
 
 MAX_SENDER_CHARS = 255
 # Lone surrogates (U+D800-DFFF) and C0/C1 controls except \t and \n; \r\n and \r become \n first.
@@ -69,6 +71,26 @@ COMMAND_PREFIX = "/"
 WORD_JOINER = "\u2060"  # invisible; not whitespace, so Rasa's `.strip()` keeps it and sees no "/"
 # Commands besides the buttons' payloads: the widget's `initPayload`, which opens with a greeting.
 EXTRA_COMMANDS = frozenset({"/greet"})
+COMMAND = re.compile(r"/(\w+)(\{.*\})?", re.S)
+
+
+def allowed_command(text: str, content: Content) -> bool:
+    if text in content.payloads or text in EXTRA_COMMANDS:
+        return True
+    match = COMMAND.fullmatch(text)
+    if not match or not match.group(2):
+        return False
+    try:
+        values = json.loads(match.group(2))
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(values, dict):
+        return False
+    if match.group(1) == "switch_language":
+        return set(values) == {"language"} and values["language"] in LANGUAGES
+    if match.group(1) == feedback.FEEDBACK_INTENT:
+        return feedback.valid_payload_values(values, content)
+    return False
 
 
 @dataclass(frozen=True)
@@ -84,7 +106,7 @@ def screen(text: str, content: Content, limit: int, language: str = DEFAULT_LANG
     stripped = text.strip()
     if not stripped:
         return Screened(reply=content.message("empty_message", language))
-    if stripped.startswith(COMMAND_PREFIX) and stripped not in content.payloads and stripped not in EXTRA_COMMANDS:
+    if stripped.startswith(COMMAND_PREFIX) and not allowed_command(stripped, content):
         return Screened(text=WORD_JOINER + stripped)
     return Screened(text=text)
 

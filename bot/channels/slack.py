@@ -8,10 +8,12 @@ Stock SlackInput/SlackBot (Rasa 3.6.21):
   another Web API base URL.
 Here: events are deduplicated by id whatever the retry reason (in Redis when REDIS_HOST is set, so a retry
 that nginx sends to another replica is not answered twice; in process otherwise); buttons are Block Kit
-actions (5 per block, never dropped); replies go in the thread the question was asked in; `SLACK_API_URL` sets
-the Web API base URL. Secrets come from the settings (`SLACK_TOKEN`, `SLACK_SIGNING_SECRET`, optional
-`SLACK_CHANNEL`); without them the webhook answers 503 and the rest of the assistant runs as usual. Text goes
-through bot/channels/base.py.
+actions (5 per block, never dropped); replies go in the thread the question was asked in, in the user's Slack
+locale when it is English or French (`users.info`, scope `users:read`; else the detected language); with
+SLACK_ESCALATION_CHANNEL, a question the assistant could not answer gets an "Ask the team" button that posts
+it, with a link to the thread, to that staff channel; `SLACK_API_URL` sets the Web API base URL. Secrets come
+from the settings (`SLACK_TOKEN`, `SLACK_SIGNING_SECRET`, optional `SLACK_CHANNEL`); without them the webhook
+answers 503 and the rest of the assistant runs as usual. Text goes through bot/channels/base.py.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ import re
 import time
 from collections import OrderedDict
 from http import HTTPStatus
-from typing import Any, Awaitable, Callable, Coroutine, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Coroutine, Dict, List, Optional, Text, Tuple
 from urllib.parse import parse_qs
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -33,6 +35,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.base import FaqChannel, RecordingOutput
 from bot.channels.screening import sender_problem
+from bot.nlu.language import guess_language
+from bot.protocol import ReplyKind
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,6 +45,9 @@ MAX_BUTTON_BLOCKS = 5  # 25 buttons: more than any entry has (content allows 5)
 SEEN_EVENTS = 10_000
 SEEN_EVENT_TTL_S = 3600  # Slack retries within minutes
 SEEN_EVENT_KEY = "iom:slack:event:"
+ESCALATE_PREFIX = "escalate:"  # a button value: the question to pass on (handled here, never sent to Rasa)
+MAX_ESCALATED_CHARS = 1900  # Slack's button values hold 2,000 characters
+LOCALE_CACHE_S = 3600
 BUTTON_TEXT_CHARS = 75  # Slack's limit for a button's text
 REDIS_TIMEOUT_S = 1  # a slow Redis must not delay the 3 s answer Slack expects
 
@@ -64,12 +71,15 @@ def to_mrkdwn(markdown: str) -> str:
 
 
 class SlackOutput(RecordingOutput, SlackBot):
-    """Posts without `as_user`, as one message per reply, with Block Kit buttons."""
+    """Posts without `as_user`, as one message per reply, with Block Kit buttons. With an escalation
+    channel, a reply that did not answer (fallback) also offers to pass the question on to the team."""
 
     def __init__(self, token: Text, slack_channel: Optional[Text] = None, thread_id: Optional[Text] = None,
-                 proxy: Optional[Text] = None, api_url: str = "https://slack.com/api/") -> None:
+                 proxy: Optional[Text] = None, api_url: str = "https://slack.com/api/",
+                 escalate_with: Optional[Callable[[str], str]] = None, question: str = "") -> None:
         super().__init__(token, slack_channel, thread_id, proxy)
         self.client = AsyncWebClient(token, base_url=api_url, proxy=proxy)
+        self.escalate_with, self.question = escalate_with, question  # escalate_with(language) -> button title
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         await self._post_message(channel=self.slack_channel or recipient_id, text=to_mrkdwn(text.strip()))
@@ -77,6 +87,9 @@ class SlackOutput(RecordingOutput, SlackBot):
     async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
                                      **kwargs: Any) -> None:
         text = to_mrkdwn(text.strip())
+        if self.escalate_with and self.question and self.turn and self.turn.kind is ReplyKind.FALLBACK:
+            buttons = [*buttons, {"title": self.escalate_with(self.language),
+                                  "payload": ESCALATE_PREFIX + self.question[:MAX_ESCALATED_CHARS]}]
         blocks: List[Dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
         for start in range(0, min(len(buttons), BUTTONS_PER_BLOCK * MAX_BUTTON_BLOCKS), BUTTONS_PER_BLOCK):
             blocks.append({"type": "actions", "elements": [
@@ -107,13 +120,53 @@ class HardenedSlackInput(FaqChannel, SlackInput):
         channel.slack_signing_secret = config.slack_signing_secret or "disabled"
         channel.seen_events = OrderedDict()
         channel.shared_seen = shared_event_ids(config)
+        channel.locales = {}
         log.info("Slack: %s", "enabled" if config.slack_enabled else
                  "disabled (set SLACK_TOKEN and SLACK_SIGNING_SECRET to enable)")
         return channel
 
-    def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None) -> SlackOutput:
+    def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None,
+                           question: str = "") -> SlackOutput:
+        escalate = (lambda language: self.content.get().message("escalate_button", language)) \
+            if self.settings.slack_escalation_channel else None
         return SlackOutput(self.slack_token, channel or self.slack_channel, thread_id, self.proxy,
-                           self.settings.slack_api_url)
+                           self.settings.slack_api_url, escalate, question)
+
+    async def locale(self, user: str) -> Optional[str]:
+        """The Slack user's locale (e.g. fr-FR), for the reply language; None when Slack does not say."""
+        cached = self.locales.get(user)
+        if cached and cached[1] > time.monotonic():
+            return cached[0]
+        try:
+            info = await AsyncWebClient(self.slack_token, base_url=self.settings.slack_api_url).users_info(
+                user=user, include_locale=True)
+            profile = info.get("user") or {}
+            found = profile.get("locale") if isinstance(profile, dict) else None
+        except Exception as exc:  # noqa: BLE001 - missing scope, network: answer in the detected language
+            log.info("slack: no locale for a user (%s)", type(exc).__name__)
+            found = None
+        self.locales[user] = (found, time.monotonic() + LOCALE_CACHE_S)
+        return found
+
+    async def escalate(self, question: str, user: str, channel: Optional[str], message_ts: Optional[str],
+                       thread_ts: Optional[str]) -> None:
+        """Posts a question the assistant could not answer to the staff channel, with a link to the thread."""
+        client = AsyncWebClient(self.slack_token, base_url=self.settings.slack_api_url)
+        link = ""
+        if channel and message_ts:
+            try:
+                link = (await client.chat_getPermalink(channel=channel, message_ts=message_ts)).get("permalink", "")
+            except Exception as exc:  # noqa: BLE001 - post the question even without a link
+                log.warning("slack: no permalink for an escalated question (%s)", type(exc).__name__)
+        text = f"<@{user}> asked a question the assistant could not answer:\n>{question}" + \
+            (f"\n<{link}|Open the conversation>" if link else "")
+        await client.chat_postMessage(channel=self.settings.slack_escalation_channel or "", text=text)
+        output = self.get_output_channel(channel, thread_ts)
+        await output.send_text_message(channel or user, self.content.get().message(
+            "escalated", await self.language_for(user)))
+
+    async def language_for(self, user: str) -> str:
+        return guess_language("", await self.locale(user))
 
     def _first_time(self, event_id: Optional[str]) -> bool:
         """False if this event was handled already (Slack retries deliver it again)."""
@@ -141,12 +194,15 @@ class HardenedSlackInput(FaqChannel, SlackInput):
         if sender_problem(sender):
             log.warning("slack: ignored a message from an unusable user id")
             return
-        metadata = {"out_channel": channel, "thread_id": thread_ts, "users": users}
-        output = self.get_output_channel(channel, thread_ts)
+        locale = await self.locale(user)
+        metadata = {"out_channel": channel, "thread_id": thread_ts, "users": users,
+                    **({"language": locale} if locale else {})}
+        output = self.get_output_channel(channel, thread_ts, question=text)
         if await self.handle_text(on_new_message, text, sender, output, metadata):
             await self.send_refusal(output, channel)
 
     seen_events: "OrderedDict[str, float]"
+    locales: Dict[str, Tuple[Optional[str], float]]
 
     def _in_background(self, coroutine: Coroutine[Any, Any, None]) -> None:
         # Slack wants an answer within 3 s; the reply goes out through the Web API.
@@ -212,6 +268,11 @@ class HardenedSlackInput(FaqChannel, SlackInput):
             return response.text("", headers={"X-Slack-No-Retry": "1"})
         message = payload.get("message") or {}
         user = payload["user"]["id"]
-        self._in_background(self._answer(on_new_message, value, user, (payload.get("channel") or {}).get("id"),
-                                         message.get("thread_ts"), [user]))
+        channel = (payload.get("channel") or {}).get("id")
+        if value.startswith(ESCALATE_PREFIX):
+            if self.settings.slack_escalation_channel:
+                self._in_background(self.escalate(value[len(ESCALATE_PREFIX):], user, channel, message.get("ts"),
+                                                  message.get("thread_ts")))
+            return response.text("")
+        self._in_background(self._answer(on_new_message, value, user, channel, message.get("thread_ts"), [user]))
         return response.text("")

@@ -40,11 +40,16 @@ DETECTED = ["en", "fr", "nl", "de", "es", "it", "pt", "pl"]
 MIN_LETTERS = 6  # fewer letters than this (after cleaning) never change the conversation's language
 CONFIDENT = 0.7  # the classifier's probability for a language to count as reliable
 NO_LANGUAGE = re.compile(r"https?://\S+|\S+@\S+|\b[A-Z][A-Z0-9]+s?\b|[\d_]+|[^\w\s'’-]", re.U)
+# Names and acronyms of this domain typed in lower case: they belong to no language ("eurcap", "oim").
+DOMAIN_TERMS = re.compile(r"\b(eurcap|avrr|iom|oim|mecc|ibm|eu|ue|un|onu|ngos?|ong|brussels?|bruxelles|brussel|"
+                          r"go)\b", re.I)
+MIN_WORDS = 2  # a single word never changes the conversation's language
 
 
 def clean(text: str) -> str:
-    """The text without what carries no language: links, e-mail addresses, acronyms, numbers, symbols."""
-    return " ".join(NO_LANGUAGE.sub(" ", text).split())
+    """The text without what carries no language: links, e-mail addresses, acronyms, numbers, symbols, and
+    this domain's names."""
+    return " ".join(DOMAIN_TERMS.sub(" ", NO_LANGUAGE.sub(" ", text)).split())
 
 
 def letters(text: str) -> int:
@@ -130,7 +135,8 @@ class LanguageClassifier(GraphComponent):
                                  strict=True))
         language = max(probabilities, key=probabilities.__getitem__)
         confidence = probabilities[language]
-        return DetectedLanguage(language, round(confidence, 3), count >= MIN_LETTERS and confidence >= CONFIDENT)
+        reliable = count >= MIN_LETTERS and len(cleaned.split()) >= MIN_WORDS and confidence >= CONFIDENT
+        return DetectedLanguage(language, round(confidence, 3), reliable)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

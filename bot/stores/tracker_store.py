@@ -25,6 +25,9 @@
    the one the connection opened: a database file deleted or replaced under the server gets a fresh
    connection (and a loud error if it is unusable) instead of writes into the old, unlinked file.
 
+4. Retention: with `retention_days` (endpoints, from RETENTION_DAYS) events older than that are deleted
+   once a day (bot/stores/retention.py).
+
 Configured in endpoints.yml as `type: bot.stores.tracker_store.StrictSQLTrackerStore` (SQLite and
 PostgreSQL).
 """
@@ -43,6 +46,7 @@ from rasa.shared.core.events import ActionExecuted, ActiveLoop, SessionStarted, 
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.stores.lock_store import LockLost, check_lock_held
+from bot.stores.retention import start_daily_purge
 
 log = logging.getLogger(__name__)
 DEFAULT_WINDOW = 60  # events, ~12 turns of this assistant
@@ -70,7 +74,7 @@ class TrackerStoreUnavailable(BaseException):
 class StrictSQLTrackerStore(SQLTrackerStore):
     engine: sa.engine.Engine
 
-    def __init__(self, *args: Any, window: int = DEFAULT_WINDOW, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, window: int = DEFAULT_WINDOW, retention_days: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.window = int(window)
         replaced = self.engine
@@ -86,6 +90,7 @@ class StrictSQLTrackerStore(SQLTrackerStore):
         if self.engine is not replaced:
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
             replaced.dispose()
+        start_daily_purge(self.engine, int(retention_days))  # bot/stores/retention.py
 
     @contextmanager
     def session_scope(self) -> Generator[Any, None, None]:
