@@ -17,6 +17,12 @@ LANGUAGE_SLOT = "language"
 LANGUAGE_ENTITY = "language"
 
 
+def previous_user_text(tracker: Tracker) -> str:
+    """The visitor's message before the latest one (for "and the Brussels office?"), or ""."""
+    texts = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
+    return texts[-2] if len(texts) >= 2 else ""
+
+
 def requested_language(entities: List[Dict[str, Any]]) -> Optional[str]:
     return next((e.get("value") for e in entities if e.get("entity") == LANGUAGE_ENTITY), None)
 
@@ -41,7 +47,8 @@ class ActionAnswer(Action):
         language = choose_language(tracker.get_slot(LANGUAGE_SLOT), DetectedLanguage.from_parse_data(message),
                                    hint=metadata.get("language"), requested=requested_language(entities))
         understood = Understood(intent.get("name"), entities, message.get("intent_ranking") or [],
-                                Fallback.from_parse_data(message), message.get("text") or "")
+                                Fallback.from_parse_data(message), message.get("text") or "",
+                                previous_user_text(tracker))
         reply = decide(content, understood, tracker.get_slot(TOPIC_SLOT), language.reply, self.options,
                        tracker.get_slot(AWAITING_COMMENT_SLOT))
         written_in = {REPLY_LANGUAGE_KEY: language.reply}

@@ -72,6 +72,7 @@ class ReplyKind(str, Enum):
     DID_YOU_MEAN = "did_you_mean"  # two close intents offered as buttons
     FALLBACK = "fallback"  # not understood: the topic menu
     FEEDBACK = "feedback"  # a reply to 👍 / 👎, a reason or a comment
+    NO_DETAIL = "no_detail"  # the question asks for a date, figure or names the content does not give
 
 
 @dataclass(frozen=True)

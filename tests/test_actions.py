@@ -22,7 +22,7 @@ THRESHOLD, AMBIGUITY = config_thresholds()
 def tracker(intent: str, confidence: float = 0.95, entities: Optional[List[dict]] = None, last_entry=None,
             ranking: Optional[List[dict]] = None, text: str = "…", fallback: Optional[FallbackReason] = None,
             detected: Optional[DetectedLanguage] = None, language: Optional[str] = None,
-            metadata: Optional[dict] = None) -> Tracker:
+            metadata: Optional[dict] = None, previous: Optional[str] = None) -> Tracker:
     ranking = ranking or [{"name": intent, "confidence": confidence}]
     latest = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": entities or [],
               "intent_ranking": ranking, "metadata": metadata or {}}
@@ -30,7 +30,8 @@ def tracker(intent: str, confidence: float = 0.95, entities: Optional[List[dict]
         latest[FALLBACK_KEY] = Fallback(fallback, THRESHOLD).to_dict()
     if detected:  # what bot.nlu.language adds
         latest[LANGUAGE_KEY] = detected.to_dict()
-    return Tracker("sender", {"last_entry": last_entry, "language": language}, latest, [], False, None, {},
+    events = [{"event": "user", "text": t} for t in ([previous] if previous else []) + [text]]
+    return Tracker("sender", {"last_entry": last_entry, "language": language}, latest, events, False, None, {},
                    "action_listen")
 
 
@@ -310,3 +311,83 @@ def test_contact_gives_the_configured_route():
     [message] = dispatcher.messages
     assert "[brussels@example.org](mailto:brussels@example.org) ou <https://example.org/c>" in message["text"]
     assert message["text"].startswith(CONTENT.message("contact", "fr", route="x").split("x")[0])
+
+
+# ---------------------------------------------------------------------------------------------- details
+
+def stated_facts(messages) -> List[str]:
+    shown = " ".join([m["text"] or "" for m in messages] + [b["title"] for m in messages for b in m.get("buttons") or []])
+    return [marker for marker in FACT_MARKERS if marker.lower() in shown.lower()]
+
+
+@pytest.mark.parametrize("intent,subject,text,entry", [
+    ("ask_projects", "eurcap", "When was EURCAP launched?", "project_eurcap"),
+    ("ask_priorities", "border_management", "How much does the EU spend on border management?", "prio_ibm"),
+    ("ask_partners", "trade_unions", "Which trade unions exactly does the office partner with?", "partner_trade_unions"),
+    ("ask_projects", "elections", "Who leads the Election Support Unit?", "project_elections"),
+    ("ask_projects", "elections", "Quelles élections l'OIM a-t-elle observées en 2024 ?", "project_elections"),
+    ("ask_projects", None, "How many EU-funded projects does the office run?", "projects_overview"),
+])
+def test_a_detail_the_entry_does_not_give_is_not_answered_with_it(intent, subject, text, entry):
+    entities = [{"entity": "subject", "value": subject}] if subject else []
+    message, events = run(tracker(intent, entities=entities, text=text))
+    assert message["turn"]["kind"] == "no_detail"
+    assert message["text"] == CONTENT.message("no_detail", "en") and slot(events) is None
+    assert message["buttons"][0]["payload"] == CONTENT.entries[entry].payload  # "what I know on this topic"
+    assert stated_facts([message]) == []  # nothing that looks like an answer, not even in a button
+
+
+@pytest.mark.parametrize("intent,text,fact", [
+    ("ask_history", "When was the office set up?", "September 2011"),
+    ("ask_iom", "How many member states does IOM have?", "175"),
+    ("ask_history", "IOM has been around since 1951, and the Brussels office since when?", "2011"),
+    ("ask_iom", "What exactly is IOM?", "1951"),
+    ("ask_office_aim", "What does the office aim for when it comes to advocacy?", "advocacy"),
+])
+def test_a_detail_the_entry_gives_is_answered(intent, text, fact):
+    message, _ = run(tracker(intent, text=text))
+    assert fact in message["text"]
+
+
+def test_how_many_partners_is_answered_with_the_count_first():
+    messages, events = run_all(tracker("ask_partners", text="How many types of partners are there?"))
+    assert [m["text"] for m in messages] == [CONTENT.message("count", "en", n=8),
+                                             CONTENT.entries["partners_overview"].answer["en"]]
+    messages, _ = run_all(tracker("ask_partners", text="How many areas of partnership are there?"))
+    assert len(messages) == 1  # "areas" are not the listed items: no count, the answer names them
+
+
+def test_when_was_it_launched_after_a_project_is_about_that_project():
+    message, events = run(tracker("ask_history", text="when was it launched?", last_entry="project_eurcap"))
+    assert message["text"] == CONTENT.message("no_detail", "en")
+    assert message["buttons"][0]["payload"] == CONTENT.entries["project_eurcap"].payload
+
+
+def test_and_the_office_after_a_when_question_asks_when_about_the_office():
+    message, events = run(tracker("ask_office_role", text="and the Brussels office?", last_entry="iom_about",
+                                  previous="When was IOM founded?"))
+    assert slot(events) == "office_established"
+    message, events = run(tracker("ask_office_role", text="and the Brussels office?", last_entry="iom_about",
+                                  previous="What is IOM?"))
+    assert slot(events) == "office_role"
+
+
+def test_a_results_question_naming_a_subject_is_answered_by_that_result():
+    message, events = run(tracker("ask_office_aim", entities=[{"entity": "subject", "value": "diaspora_development"}],
+                                  text="What does the office aim for when it comes to diasporas?"))
+    assert slot(events) == "prio_diaspora"
+
+
+@pytest.mark.parametrize("text,entry", [("quel est le troisième type de partenaire ?", "partner_trade_unions"),
+                                        ("fifth item in what you're working towards", "prio_avrr"),
+                                        ("Quel est le premier résultat de la liste ?", "prio_safe_regular")])
+def test_a_position_in_a_named_list_is_answered_even_when_the_nlu_is_unsure(text, entry):
+    message, events = run(tracker("nlu_fallback", 0.3, text=text, fallback=FallbackReason.LOW_CONFIDENCE,
+                                  ranking=[{"name": "nlu_fallback", "confidence": 0.4},
+                                           {"name": "ask_unavailable", "confidence": 0.3}]))
+    assert slot(events) == entry
+
+
+def test_typed_complaint_without_a_topic_is_noted_not_welcomed():
+    message, events = run(tracker("feedback", text="your last answer was wrong"))
+    assert message["text"] == CONTENT.message("feedback_noted", "en") and message["buttons"]

@@ -216,6 +216,18 @@ def test_a_list_must_name_as_many_items_as_it_shows(content_dir):
         load_content(content_dir)
 
 
+@pytest.mark.parametrize("file,entry_id,field_name,value,problem", [
+    ("partners.yml", "partners_overview", "item_words", "partners(", "not a valid regular expression"),
+    ("partners.yml", "partner_ngos", "item_words", "ngos?", "only an entry with items can name them"),
+    ("partners.yml", "partner_ngos", "countable", True, "true only with items"),
+    ("office.yml", "office_aim", "defers_to_subject", "yes", "must be true or false"),
+])
+def test_list_and_subject_fields_are_checked(content_dir, file, entry_id, field_name, value, problem):
+    edit(content_dir / file, lambda d: entry(d, entry_id).__setitem__(field_name, value))
+    with pytest.raises(ContentError, match=rf"entry '{entry_id}', field '{field_name}': .*{problem}"):
+        load_content(content_dir)
+
+
 def test_the_language_of_a_text_the_content_sends():
     content = load_content()
     entry_ = content.entries["office_established"]

@@ -71,3 +71,14 @@ def test_every_domain_intent_has_a_rule_and_an_answer():
 def test_subject_lookup_is_in_sync_with_synonyms():
     from tools.sync_lookup import LOOKUP, render
     assert LOOKUP.read_text(encoding="utf-8") == render(), "run: python -m tools.sync_lookup"
+
+
+def test_every_subject_in_the_training_data_is_a_content_subject():
+    """A synonym or annotation mapping to a value no entry has is never answered (it was: "diaspora")."""
+    subjects = {e.subject for e in load_content().entries.values() if e.subject}
+    used = set()
+    for path in sorted((ROOT / "data" / "nlu").rglob("*.yml")):
+        text = path.read_text(encoding="utf-8")
+        used |= {(v, path.name) for v in re.findall(r'"entity": "subject", "value": "([^"]+)"', text)}
+        used |= {(b["synonym"], path.name) for b in yaml.safe_load(text)["nlu"] if "synonym" in b}
+    assert sorted(u for u in used if u[0] not in subjects) == []

@@ -11,7 +11,7 @@ the README). Each case is a fresh conversation:
       expect: [["2011"], ["septembre"]]
 
 A checked turn (the last one, and every mapping turn) passes when:
-- answer / chitchat: every `expect` group matches (any of its strings occurs, case-insensitive, in the reply's
+- answer / chitchat: every `expect` group matches (any of its strings occurs, ignoring case and ’/' typography, in the reply's
   text or button titles), and the reply is in the right language: the turn's `reply_lang`, else the case's
   language when it is English or French, else English or French;
 - out_of_scope: there is a reply and it states no content fact: none of its texts is an entry's answer or
@@ -129,6 +129,15 @@ def reply_text(messages: List[dict]) -> str:
     return "\n".join(parts)
 
 
+def fold(text: str) -> str:
+    """Case and typography folded: a reply writing l’OIM matches an expected l'OIM."""
+    return text.translate(TYPOGRAPHY).lower()
+
+
+TYPOGRAPHY = str.maketrans({"\u2019": "'", "\u2018": "'", "\u00a0": " ", "\u202f": " ", "\u2013": "-",
+                            "\u201c": '"', "\u201d": '"'})
+
+
 def judge(turn: Turn, case: dict, messages: List[dict], content: Content) -> Optional[str]:
     """Why the reply to `turn` is wrong, or None when it is right."""
     texts = [t for t in reply_texts(messages) if t.strip()]
@@ -140,9 +149,9 @@ def judge(turn: Turn, case: dict, messages: List[dict], content: Content) -> Opt
                  for t in localized.values()}
         if any(normalise(t) in facts for t in texts):
             return "answered with a content fact"
-        found = [m for m in FACT_MARKERS if m.lower() in whole.lower()]
+        found = [m for m in FACT_MARKERS if fold(m) in fold(whole)]
         return f"states a fact ({found[0]!r})" if found else None
-    missing = [group for group in turn.expect if not any(s.lower() in whole.lower() for s in group)]
+    missing = [group for group in turn.expect if not any(fold(s) in fold(whole) for s in group)]
     if missing:
         return f"expected one of {missing[0]}"
     languages = {content.language_of(t) for t in texts}

@@ -41,10 +41,11 @@ ACRONYM_TRANSLATIONS: Mapping[str, Tuple[str, ...]] = {
 ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+s?\b")
 LIST_ITEM = re.compile(r"^\s*- ", re.M)
 NUMBER = re.compile(r"\d+")
+YEAR = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b")
 PLACEHOLDER = re.compile(r"{\w+}")
 SEED_FILE = "seed.txt"
 MESSAGES_FILE = "messages.yml"
-MAX_FOLLOWUPS = 5
+MAX_FOLLOWUPS = 5  # buttons per reply: Slack drops a block of more than 5
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 SUBJECT_ENTITY = "subject"
 # Markdown links [text](target) and autolinks <scheme:...>: a `javascript:` target would be clickable in the
@@ -60,7 +61,8 @@ REQUIRED_MESSAGES: Mapping[str, Tuple[str, ...]] = {
     "retention_notice": ("{days}",), "contact": ("{route}",), "contact_none": (), "or": (),
     "feedback_up_button": (), "feedback_down_button": (), "feedback_reason_wrong": (), "feedback_reason_missing": (),
     "feedback_reason_unclear": (), "feedback_thanks": (), "feedback_reasons": (), "feedback_comment": (),
-    "feedback_comment_thanks": (), "escalate_button": (), "escalated": (),
+    "feedback_comment_thanks": (), "feedback_noted": (), "escalate_button": (), "escalated": (),
+    "no_detail": (), "no_detail_button": (), "count": ("{n}",),
 }
 
 
@@ -93,6 +95,13 @@ class Entry:
     followups: Tuple[str, ...] = ()
     more: Optional[Localized] = None
     items: Tuple[str, ...] = ()  # the entries an overview lists, in the order of its answer
+    # Words naming an overview's items in any language ("partner", "résultat"): "the third partner" picks
+    # one without the NLU; with `countable`, "how many partners?" is answered with the number of items.
+    item_words: Optional["re.Pattern[str]"] = None
+    countable: bool = False  # the items are the whole list (not "such as…" examples)
+    # A question classified here that names another entry's subject ("what does the office aim for on
+    # diasporas?") is answered by that subject's entry.
+    defers_to_subject: bool = False
 
     @property
     def payload(self) -> str:
@@ -120,7 +129,7 @@ class Content:
         if exact:
             return exact
         general = self.by_key.get((intent, None))
-        if subject and (general is None or intent in self.subject_intents):
+        if subject and (general is None or intent in self.subject_intents or general.defers_to_subject):
             return self.by_subject.get(subject, general)
         return general
 
@@ -139,6 +148,12 @@ class Content:
         if text in known:
             return known[text]
         return next((language for pattern, language in templates if pattern.fullmatch(text)), None)
+
+    @cached_property
+    def years(self) -> frozenset:
+        """Every year the content mentions (a question naming another one asks for a date we do not have)."""
+        return frozenset(YEAR.findall(" ".join(t for e in self.entries.values() for localized in (e.answer, e.more or {})
+                                               for t in localized.values())))
 
     @cached_property
     def _languages(self) -> Tuple[Dict[str, str], List[Tuple["re.Pattern[str]", str]]]:
@@ -246,7 +261,8 @@ def _parse_entry(raw, file: str, index: int, seed: str) -> Entry:
     entry_id = raw.get("id")
     if not isinstance(entry_id, str) or not ID_PATTERN.match(entry_id):
         raise ContentError(file, "missing or invalid (lower_snake_case expected)", f"#{index + 1}", "id")
-    unknown = set(raw) - {"id", "title", "answer", "source", "intent", "subject", "followups", "more", "items"}
+    unknown = set(raw) - {"id", "title", "answer", "source", "intent", "subject", "followups", "more", "items",
+                            "item_words", "countable", "defers_to_subject"}
     if unknown:
         raise ContentError(file, f"unknown field(s) {sorted(unknown)}", entry_id)
     sources = raw.get("source")
@@ -269,8 +285,22 @@ def _parse_entry(raw, file: str, index: int, seed: str) -> Entry:
     listed = len(LIST_ITEM.findall(answer[DEFAULT_LANGUAGE]))
     if items and len(items) != listed:
         raise ContentError(file, f"names {len(items)} items but the answer lists {listed}", entry_id, "items")
+    item_words = _optional_text(raw, "item_words", file, entry_id)
+    if item_words and not items:
+        raise ContentError(file, "only an entry with items can name them", entry_id, "item_words")
+    try:
+        item_pattern = re.compile(rf"\b(?:{item_words})", re.I) if item_words else None
+    except re.error as exc:
+        raise ContentError(file, f"not a valid regular expression: {exc}", entry_id, "item_words") from None
+    countable = raw.get("countable", False)
+    if not isinstance(countable, bool) or (countable and not items):
+        raise ContentError(file, "must be true or false, and true only with items", entry_id, "countable")
+    defers = raw.get("defers_to_subject", False)
+    if not isinstance(defers, bool):
+        raise ContentError(file, "must be true or false", entry_id, "defers_to_subject")
     return Entry(
         id=entry_id, file=file, intent=intent, subject=subject, followups=followups, items=items,
+        item_words=item_pattern, countable=countable, defers_to_subject=defers,
         title=_localized(raw, "title", file, entry_id), answer=answer,
         more=_optional_localized(raw, "more", file, entry_id),
         source=tuple(normalise(s) for s in sources),

@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from bot.answers import feedback
-from bot.answers.content_store import DEFAULT_LANGUAGE, SUBJECT_ENTITY, Content, Entry
+from bot.answers import details, feedback
+from bot.answers.content_store import DEFAULT_LANGUAGE, MAX_FOLLOWUPS, SUBJECT_ENTITY, Content, Entry
 from bot.answers.mentions import bare, mentioned_position, pick
 from bot.protocol import Fallback, FallbackReason, ReplyKind
 
@@ -38,6 +38,15 @@ OTHERS = re.compile(r"\b(who else|what else|which others?|the others|any others?
 RESCUE_CANDIDATES = 3
 REFUSALS = {"out_of_scope", "ask_unavailable", "ask_personal_case"}
 MENTION_WORDS = 6  # a message this short that names a position refers to the list just shown
+# "When was it launched?" right after EURCAP is about EURCAP: a pronoun keeps the topic for a detail question.
+PRONOUN = re.compile(r"\b(it|its|they|their|this|that|these|those|il|elle|ils|elles|ce|cela|ça|celui|celle|"
+                     r"ceux|celles|leur|leurs)\b", re.I)
+# "And the Brussels office?" after "When was IOM founded?": the same kind of question about another topic.
+ELLIPSIS = re.compile(r"^\W*(and|what about|how about|same for|et|et pour|et concernant|qu['’]en est-il|quid|"
+                      r"und|en|y|e|i)\b", re.I)
+ELLIPSIS_WORDS = 7
+# Intents under which "the third partner" is looked up in the lists without the NLU's help.
+POSITIONAL_INTENTS = {FALLBACK_INTENT, None, "ask_unavailable", MORE_INTENT}
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,7 @@ class Understood:
     ranking: Sequence[dict] = ()
     fallback: Optional[Fallback] = None
     text: str = ""
+    previous_text: str = ""  # the visitor's message before this one, if any
 
 
 @dataclass(frozen=True)
@@ -116,9 +126,31 @@ class Dialogue:
         return Reply(self.content.message("contact", self.language, route=f" {joiner} ".join(routes)), [], None,
                      ReplyKind.MESSAGE)
 
+    def no_detail(self, entry: Entry) -> Reply:
+        """The question asks for a date, a figure or names that `entry` does not give (bot/answers/details.py):
+        say so, and offer what the entry does say (under a neutral title, so the reply itself states nothing)
+        and the topic menu, instead of answering something else."""
+        offer = {"title": self.content.message("no_detail_button", self.language), "payload": entry.payload}
+        menu = self.content.buttons([i for i in self.content.menu if i != entry.id], self.language)
+        return Reply(self.content.message("no_detail", self.language), [offer, *menu][:MAX_FOLLOWUPS], None,
+                     ReplyKind.NO_DETAIL)
+
+    def named_item(self, text: str) -> Optional[Entry]:
+        """"The third type of partner", "le premier résultat": an item of a list named by its words."""
+        position = mentioned_position(text)
+        if position is None:
+            return None
+        for entry in self.content.entries.values():
+            item = pick(entry.items, position) if entry.item_words and entry.item_words.search(text) else None
+            if item:
+                return self.content.entries[item]
+        return None
+
     def feedback(self, understood: Understood, last: Optional[Entry]) -> Reply:
         given = feedback.from_entities(list(understood.entities), last.id if last else None, understood.text)
-        if given is None or given.entry not in self.content.entries:  # typed praise without a rating or topic
+        if given is None or given.entry not in self.content.entries:  # typed feedback without a topic
+            if feedback.typed_rating(understood.text) == "down":
+                return self.menu("feedback_noted", ReplyKind.FEEDBACK)
             return self.message("thanks")
         slots: Dict[str, Any] = {feedback.FEEDBACK_SLOT: given.to_slot(), feedback.AWAITING_COMMENT_SLOT: None}
         if given.rating == "up":
@@ -159,7 +191,7 @@ class Dialogue:
             for candidate in ranked[:RESCUE_CANDIDATES]:
                 entry = content.find(candidate["name"], subject) if candidate["name"] in about_subjects else None
                 if entry:
-                    return self.answer(entry)
+                    return self.checked(entry, understood.text)
         if fallback and fallback.reason is FallbackReason.AMBIGUOUS and len(candidates) == 2:
             entries = [content.find(c["name"], subject) for c in candidates]
             if entries[0] and entries[1] and entries[0].id != entries[1].id:
@@ -203,6 +235,10 @@ class Dialogue:
         follow_up = self.in_context(understood, last)
         if follow_up is not None:
             return self.answer(follow_up)
+        named = self.named_item(understood.text) \
+            if intent in POSITIONAL_INTENTS | content.subject_intents and not subject_of(understood.entities) else None
+        if named is not None:
+            return self.answer(named)
         if intent == CONTACT_INTENT:
             return self.contact()
         if intent == SWITCH_INTENT:
@@ -214,13 +250,42 @@ class Dialogue:
         subject = subject_of(understood.entities)
         if intent == MORE_INTENT and not subject:
             return self.more(last)
-        if last and not subject and not OFFICE_WORDS.search(understood.text or ""):
+        text = understood.text or ""
+        if last and not subject and not OFFICE_WORDS.search(text):
             intent = CONTEXT_REDIRECTS.get((intent or "", last.intent or ""), intent)
+            if last.subject and PRONOUN.search(text) and details.missing(last, text, content.years):
+                return self.no_detail(last)  # "when was it launched?" after EURCAP
         entry = content.find(intent, subject)
         if entry is None:
             return self.menu("fallback", ReplyKind.FALLBACK)
-        item = pick(entry.items, mentioned_position(understood.text)) if entry.items and not subject else None
-        return self.answer(content.entries[item] if item else entry)  # "what is the third result?"
+        item = pick(entry.items, mentioned_position(text)) if entry.items and not subject else None
+        if item:
+            return self.answer(content.entries[item])  # "what is the third result?"
+        return self.checked(self.elliptical(entry, understood), text)
+
+    def elliptical(self, entry: Entry, understood: Understood) -> Entry:
+        """"And the Brussels office?" right after "When was IOM founded?": the entry's follow-up that gives the
+        detail the previous question asked for (office_role -> office_established), else the entry."""
+        text = understood.text or ""
+        if not understood.previous_text or not ELLIPSIS.match(text) or len(text.split()) > ELLIPSIS_WORDS \
+                or details.asked(text):
+            return entry
+        kind = details.asked(understood.previous_text)
+        if kind is None or details.has(entry, kind):
+            return entry
+        return next((self.content.entries[i] for i in entry.followups if details.has(self.content.entries[i], kind)),
+                    entry)
+
+    def checked(self, entry: Entry, text: str) -> Reply:
+        """The entry's answer, unless the question asks for a detail it does not give; with the count first
+        when the question asks how many of its items there are."""
+        if details.missing(entry, text, self.content.years):
+            return self.no_detail(entry)
+        reply = self.answer(entry)
+        if entry.countable and details.asked(text) is details.Detail.COUNT and entry.item_words \
+                and entry.item_words.search(text):
+            reply.preface = self.content.message("count", self.language, n=len(entry.items))
+        return reply
 
 
 def decide(content: Content, understood: Understood, last_entry_id: Optional[str] = None,
