@@ -12,7 +12,7 @@ export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 .PHONY: help run shell test test-fast lint train eval bench validate setup system-packages lock tune-fallback \
-        clean scale-up scale-down purge forget
+        clean scale-up scale-down purge forget report review
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -30,7 +30,7 @@ test: setup $(MODEL)  ## set up and run every test, live servers included, after
 test-fast: setup $(MODEL)  ## the tests that need no live server (< 90 s)
 	$(PY) -m pytest tests -m "not live"
 
-lint: setup  ## ruff on everything, mypy on bot/ and actions/
+lint: setup  ## ruff on everything, mypy on bot/, actions/ and the report and review tools
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
@@ -48,6 +48,15 @@ bench: setup $(MODEL)  ## ours vs stock Rasa vs TF-IDF: speed, memory, accuracy 
 
 N ?= 2
 M ?= 2
+# FROM/TO: days (YYYY-MM-DD, in REPORT_TIMEZONE), default the last 30 days; DB: a tracker store URL, or
+# `postgresql` for the PG_* settings (default: the SQLite file TRACKER_DB); TURN_LOG: the server's output.
+PERIOD = $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(if $(DB),--db $(DB))
+report: setup  ## one HTML file about the conversations (FROM= TO= DB= TURN_LOG=), var/report.html
+	$(PY) -m tools.report $(PERIOD) $(if $(TURN_LOG),--turn-log $(TURN_LOG))
+
+review: setup  ## go through the unanswered questions: assign to an intent, content backlog or ignore (FROM= TO=)
+	$(PY) -m tools.review $(PERIOD)
+
 scale-up: setup $(MODEL)  ## PostgreSQL + Redis + M action servers + N Rasa replicas behind nginx (:5080)
 	$(PY) -m tools.scale up --replicas $(N) --actions $(M)
 

@@ -17,10 +17,12 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple, get_type_hints
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT_DIR = ROOT / "bot" / "content"  # the content store shipped with the assistant
@@ -130,6 +132,9 @@ class Settings:
     actions_lb_port: int = _setting(5081, "nginx in front of the action servers (private)", group="scale")
     rasa_replica_base_port: int = _setting(5101, "Rasa replica *i* listens on this + *i*", group="scale")
     action_replica_base_port: int = _setting(5151, "action server *i* listens on this + *i*", group="scale")
+    # --- improving the answers (make report, make review)
+    report_timezone: str = _setting("Europe/Brussels", "time zone of the days in `make report` and `make review` "
+                                    "(`FROM`/`TO`, the charts) and of the timestamps in a turn log", group="tools")
 
     def __post_init__(self) -> None:
         url = urlparse(self.slack_api_url)
@@ -177,6 +182,15 @@ class Settings:
         if self.web_origins:
             return self.web_origins
         return (f"http://127.0.0.1:{self.web_port}", f"http://localhost:{self.web_port}")
+
+    @property
+    def report_zone(self) -> tzinfo:
+        """REPORT_TIMEZONE as a time zone, checked when a tool needs it (the servers never do)."""
+        try:
+            return ZoneInfo(self.report_timezone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise SettingError(f"REPORT_TIMEZONE={self.report_timezone!r}: not a time zone name (e.g. Europe/Brussels, "
+                               "UTC)") from None
 
     @property
     def slack_enabled(self) -> bool:
@@ -235,7 +249,7 @@ def set_process_environment(name: str, value: str) -> None:
 
 # ---------------------------------------------------------------------------------------------- docs
 GROUP_TITLES = {"server": "Servers", "turns": "Turns", "limits": "Limits", "channels": "Channels",
-                "scale": "Scale profile"}
+                "scale": "Scale profile", "tools": "Report and review"}
 
 
 def markdown_tables() -> str:

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import shutil
 import sqlite3
 import subprocess
 import threading
@@ -25,6 +26,13 @@ from bot.settings import ROOT
 
 MODEL = ROOT / "models" / "iom.tar.gz"
 LOG_DIR = ROOT / "tests" / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Flags for a closed network: without the background-networking ones Chromium keeps dialling Google.
+# LocalNetworkAccessChecks: a page fulfilled by page.route (the French copy of the demo page) has no address,
+# so Chromium counts it as public and refuses its sockets to Rasa on 127.0.0.1.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-features=LocalNetworkAccessChecks"]
 SLACK_TOKEN = "xoxb-test-token"
 SLACK_SIGNING_SECRET = "test-signing-secret"
 SLACK_BOT_USER = "UBOT"

@@ -316,14 +316,16 @@ def test_contact_gives_the_configured_route():
 # ---------------------------------------------------------------------------------------------- details
 
 def stated_facts(messages) -> List[str]:
-    shown = " ".join([m["text"] or "" for m in messages] + [b["title"] for m in messages for b in m.get("buttons") or []])
+    shown = " ".join([m["text"] or "" for m in messages]
+                     + [b["title"] for m in messages for b in m.get("buttons") or []])
     return [marker for marker in FACT_MARKERS if marker.lower() in shown.lower()]
 
 
 @pytest.mark.parametrize("intent,subject,text,entry", [
     ("ask_projects", "eurcap", "When was EURCAP launched?", "project_eurcap"),
     ("ask_priorities", "border_management", "How much does the EU spend on border management?", "prio_ibm"),
-    ("ask_partners", "trade_unions", "Which trade unions exactly does the office partner with?", "partner_trade_unions"),
+    ("ask_partners", "trade_unions", "Which trade unions exactly does the office partner with?",
+     "partner_trade_unions"),
     ("ask_projects", "elections", "Who leads the Election Support Unit?", "project_elections"),
     ("ask_projects", "elections", "Quelles élections l'OIM a-t-elle observées en 2024 ?", "project_elections"),
     ("ask_projects", None, "How many EU-funded projects does the office run?", "projects_overview"),

@@ -11,6 +11,9 @@ import yaml
 from bot.answers.content_store import load_content
 from bot.answers.dialogue import CONTACT_INTENT, MESSAGE_INTENTS, MORE_INTENT, SWITCH_INTENT
 from bot.answers.feedback import FEEDBACK_INTENT
+from tools.evaluate import load_cases
+from tools.training_data import case_files, case_questions, holdout_examples, wording_key
+from tools.training_data import examples as training_examples
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,21 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def examples(language=None):
     """(intent, text) of every training example, or of those in `language` (its intent's metadata; en by
     default)."""
-    for path in sorted((ROOT / "data" / "nlu").rglob("*.yml")):
-        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
-            if "intent" in block and language in (None, (block.get("metadata") or {}).get("language", "en")):
-                for line in block["examples"].splitlines():
-                    if line.strip().startswith("- "):
-                        yield block["intent"], line.strip()[2:]
-
-
-def turns(case):
-    return [t["say"] if isinstance(t, dict) else t for t in case["turns"]]
-
-
-def plain(text: str) -> str:
-    text = re.sub(r"\[([^\]]+)\](\([^)]*\)|\{[^}]*\})", r"\1", text)  # drop entity annotations
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+    return [(e.intent, e.text) for e in training_examples() if language in (None, e.language)]
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
@@ -43,15 +32,11 @@ def test_at_least_20_examples_per_intent_in_english_and_in_french(language):
 
 
 def test_dev_and_held_out_questions_are_not_in_training_data():
-    training = {plain(text) for _, text in examples()}
-    case_files = [*sorted((ROOT / "tests").glob("dev_cases*.yml")), *sorted((ROOT / "tests" / "heldout").glob("*.yml")),
-                  *sorted((ROOT.parent / "shared" / "eval").glob("*.yml"))]
-    cases = [case for f in case_files for case in yaml.safe_load(f.read_text(encoding="utf-8"))["cases"]]
-    assert len(cases) > 500
-    leaked = [t for case in cases for t in turns(case) if len(plain(t)) > 6 and plain(t) in training]
-    holdout = yaml.safe_load((ROOT / "tests" / "nlu_holdout.yml").read_text(encoding="utf-8"))["nlu"]
-    leaked += [t for b in holdout for t in (line.strip()[2:] for line in b["examples"].splitlines() if line.strip())
-               if plain(t) in training]
+    training = {wording_key(text) for _, text in examples()}
+    assert len(load_cases(case_files())) > 500  # the shared development sets are there too
+    questions = case_questions()
+    leaked = [t for t in questions if len(wording_key(t)) > 6 and wording_key(t) in training]
+    leaked += [t for t in holdout_examples() if wording_key(t) in training]
     assert not leaked
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 from typing import Dict, Iterator, List, Optional
 
 import pytest
@@ -21,15 +20,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from bot.answers.content_store import load_content
 from bot.settings import ROOT
-from tests.support import LOG_DIR
+from tests.support import CHROMIUM, CHROMIUM_ARGS, LOG_DIR
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Flags for a closed network: without the background-networking ones Chromium keeps dialling Google.
-# LocalNetworkAccessChecks: a page fulfilled by page.route (the French copy of the demo page) has no address,
-# so Chromium counts it as public and refuses its sockets to Rasa on 127.0.0.1.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-features=LocalNetworkAccessChecks"]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 # axe-core's rules for WCAG 2.0 and 2.1, levels A and AA. Every rule with these tags runs; none is disabled
 # (a rule switched off would need its reason written here).

@@ -152,8 +152,8 @@ class Content:
     @cached_property
     def years(self) -> frozenset:
         """Every year the content mentions (a question naming another one asks for a date we do not have)."""
-        return frozenset(YEAR.findall(" ".join(t for e in self.entries.values() for localized in (e.answer, e.more or {})
-                                               for t in localized.values())))
+        texts = [t for e in self.entries.values() for localized in (e.answer, e.more or {}) for t in localized.values()]
+        return frozenset(YEAR.findall(" ".join(texts)))
 
     @cached_property
     def _languages(self) -> Tuple[Dict[str, str], List[Tuple["re.Pattern[str]", str]]]:

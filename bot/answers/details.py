@@ -3,10 +3,10 @@
 "When was EURCAP launched?" is about EURCAP, and the NLU rightly finds the EURCAP entry; but that entry says
 what EURCAP is, not when it started. Answering with it anyway would look like an answer to the question. So
 before answering, the dialogue checks the kind of detail asked for (a date, a count, an amount, names, a
-person) against the entry's own text: a date needs a year or a month in it, a count a number or a list,
-names a list, and no entry gives an amount or names a person. When the detail is missing, the visitor is told so and offered the entry
-as a button, never a guess. The checks read the content, so new content with dates or figures is
-answerable without code changes.
+person) against the entry's own text: a date needs a year or a month in it, a count a number or a whole
+list, names a list, and no entry gives an amount or names a person. When the detail is missing, the visitor
+is told so and offered what the entry does say (bot/answers/dialogue.py `no_detail`), never a guess. The
+checks read the content, so content that gains dates or figures is answered without code changes.
 
 Question words are matched in English and French (the languages we answer in) and the other EU languages
 the NLU understands; a kind not recognised simply means no check.
@@ -31,7 +31,8 @@ class Detail(str, Enum):
 ASKED = {
     # "how much money / funding / budget", "what budget", "combien d'argent", "quel budget"
     Detail.AMOUNT: re.compile(
-        r"\b(how much (\w+ ){0,3}(money|funding|funds?)|how much (money|funding|funds?|does \w+( \w+)? (cost|spend|get|receive|invest))|budget|spend(s|ing)?|"
+        r"\b(how much (\w+ ){0,3}(money|funding|funds?)|how much does \w+( \w+)? (cost|spend|get|receive|invest)|"
+        r"budget|spend(s|ing)?|"
         r"euros?|combien (d'argent|de fonds|co[uû]te|d[ée]pense)|montant|financement total|"
         r"wie ?viel (geld|kostet)|hoeveel (geld|kost)|cu[aá]nto (dinero|cuesta)|quanto (denaro|costa|custa))\b|€",
         re.I),
@@ -45,7 +46,8 @@ ASKED = {
         r"(director|head|chief|president|spokesperson|directeur|directrice|chef|cheffe|président|présidente)\b.*"
         r"\b(called|named|s['’]appelle|nom)|names? of the (director|head|chief|president)|"
         r"nom d[eu] (la |l['’])?(directeur|directrice|chef|cheffe|président|présidente)|"
-        r"qui (dirige|g[èe]re|pr[ée]side|est (à|a) la t[êe]te|est (le|la) (responsable|directeur|directrice|chef|cheffe)))\b",
+        r"qui (dirige|g[èe]re|pr[ée]side|est (à|a) la t[êe]te|"
+        r"est (le|la) (responsable|directeur|directrice|chef|cheffe)))\b",
         re.I),
     # "when" opens the question or asks about an event ("when was…"), not "what do you do when it comes to…"
     Detail.WHEN: re.compile(
@@ -61,7 +63,8 @@ ASKED = {
     # "which NGOs exactly", "name the companies", "list all member states", "quels syndicats précisément";
     # not "what exactly does the office do?"
     Detail.NAMES: re.compile(
-        r"\b((which|what|in which|in what) countries|(dans )?quels pays|list|liste|lista|lijst|by name|names of|name (the|some|any|a few|all)|list (all|every|the names)|which (specific|particular)|"
+        r"\b((which|what|in which|in what) countries|(dans )?quels pays|list|liste|lista|lijst|by name|names of|"
+        r"name (the|some|any|a few|all)|which (specific|particular)|"
         r"les noms|citez|nommez|nomm[ée]ment)\b|"
         r"\b(which|who|quel(le)?s?|lesquel(le)?s|qui|welche|wer|welke|cu[aá]les|quali|quais|kt[oó]re)\b.*"
         r"\b(exactly|specifically|precisely|exactement|pr[ée]cis[ée]ment|genau|precies|exactamente|esattamente|"
@@ -69,10 +72,9 @@ ASKED = {
 }
 # Checked in this order: "how many euros" is an amount, "since when, exactly" a date.
 ORDER = (Detail.AMOUNT, Detail.PERSON, Detail.WHEN, Detail.COUNT, Detail.NAMES)
-YEAR_OR_MONTH = re.compile(r"\b(1[89]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|"
+YEAR_OR_MONTH = re.compile(r"\b(1[89]\d\d|20\d\d|january|february|march|april|june|july|august|september|"
                            r"october|november|december)\b", re.I)
 NUMBER = re.compile(r"\b\d+\b")
-
 
 
 def asked(text: str) -> Optional[Detail]:
