@@ -12,8 +12,8 @@ the README). Each case is a fresh conversation:
 
 A checked turn (the last one, and every mapping turn) passes when:
 - answer / chitchat: every `expect` group matches (any of its strings occurs, ignoring case and ’/'
-  typography, in the reply's text or button titles), and the reply is in the right language: the turn's `reply_lang`, else the case's
-  language when it is English or French, else English or French;
+  typography, in the reply's text or button titles), and the reply is in the right language: the turn's
+  `reply_lang`, else the case's language when it is English or French, else English or French;
 - out_of_scope: there is a reply and it states no content fact: none of its texts is an entry's answer or
   "more" text in any language, and none contains a FACT_MARKER.
 A reply's language is the language of the content text it is made of (`Content.language_of`).
