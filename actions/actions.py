@@ -6,9 +6,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.answers.content_store import ContentStore, shared_store
-from bot.answers.dialogue import Options, Understood, decide
+from bot.answers.dialogue import SWITCH_INTENT, Options, Understood, decide
 from bot.answers.feedback import AWAITING_COMMENT_SLOT
-from bot.answers.language import choose_language
+from bot.answers.language import choose_language, named_language
 from bot.protocol import REPLY_LANGUAGE_KEY, TURN_KEY, DetectedLanguage, Fallback, TurnRecord
 from bot.settings import settings
 
@@ -45,7 +45,10 @@ class ActionAnswer(Action):
         entities = message.get("entities") or []
         metadata = message.get("metadata") or {}
         language = choose_language(tracker.get_slot(LANGUAGE_SLOT), DetectedLanguage.from_parse_data(message),
-                                   hint=metadata.get("language"), requested=requested_language(entities))
+                                   hint=metadata.get("language"),
+                                   requested=requested_language(entities) or (named_language(message.get("text") or "")
+                                                                              if intent.get("name") == SWITCH_INTENT
+                                                                              else None))
         understood = Understood(intent.get("name"), entities, message.get("intent_ranking") or [],
                                 Fallback.from_parse_data(message), message.get("text") or "",
                                 previous_user_text(tracker))

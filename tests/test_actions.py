@@ -111,10 +111,12 @@ def test_context_when_after_office_is_about_office_then_why_then_more():
     assert slot(events) == "office_role"
 
 
-def test_more_without_more_text_offers_related_topics():
-    message, _ = run(tracker("ask_more", last_entry="prio_ibm"))
-    assert CONTENT.entries["prio_ibm"].title["en"] in message["text"]
-    assert message["buttons"]
+def test_more_without_more_text_says_so_and_gives_what_there_is_again():
+    messages, events = run_all(tracker("ask_more", last_entry="prio_ibm"))
+    title = CONTENT.entries["prio_ibm"].title["en"]
+    assert [m["text"] for m in messages] == [CONTENT.message("no_more", "en", title=title),
+                                             CONTENT.entries["prio_ibm"].answer["en"]]
+    assert messages[1]["buttons"] and slot(events) == "prio_ibm"
 
 
 def test_more_without_context_asks_for_a_topic():
@@ -393,3 +395,41 @@ def test_a_position_in_a_named_list_is_answered_even_when_the_nlu_is_unsure(text
 def test_typed_complaint_without_a_topic_is_noted_not_welcomed():
     message, events = run(tracker("feedback", text="your last answer was wrong"))
     assert message["text"] == CONTENT.message("feedback_noted", "en") and message["buttons"]
+
+
+# ---------------------------------------------------------------------------------------------- context rescue
+
+@pytest.mark.parametrize("intent,text,entities,last,previous,expected", [
+    ("nlu_fallback", "what about universities?", [{"entity": "subject", "value": "academia"}], "partner_ngos", None,
+     "partner_academia"),
+    ("nlu_fallback", "what does it stand for exactly", [], "project_eurcap", None, "project_eurcap"),
+    ("out_of_scope", "et quel mois ?", [], "office_established", None, "office_established"),
+    ("nlu_fallback", "non pardon je voulais dire le bureau de bruxelles", [], "iom_about",
+     "quand l'OIM a-t-elle été fondée ?", "office_established"),
+    ("ask_office_role", "no I meant the Brussels office, not IOM", [], "iom_about", "when was IOM founded?",
+     "office_established"),
+])
+def test_a_short_reply_the_nlu_cannot_place_is_read_in_context(intent, text, entities, last, previous, expected):
+    message, events = run(tracker(intent, 0.3, entities=entities, text=text, last_entry=last, previous=previous,
+                                  fallback=FallbackReason.LOW_CONFIDENCE if intent == "nlu_fallback" else None))
+    assert slot(events) == expected
+
+
+@pytest.mark.parametrize("intent,text", [("out_of_scope", "and what about the weather tomorrow?"),
+                                         ("ask_unavailable", "and who leads it?")])
+def test_context_does_not_turn_an_off_topic_reply_into_an_answer(intent, text):
+    message, events = run(tracker(intent, text=text, last_entry="project_eurcap"))
+    assert slot(events) is None
+
+
+def test_the_second_to_last_item():
+    message, events = run(tracker("nlu_fallback", 0.3, text="the second to last one?", last_entry="priorities_overview",
+                                  fallback=FallbackReason.LOW_CONFIDENCE))
+    assert slot(events) == CONTENT.entries["priorities_overview"].items[-2]
+
+
+@pytest.mark.parametrize("text,language", [("could you answer in French please?", "fr"),
+                                           ("can u reply in english", "en"), ("en français svp", "fr")])
+def test_a_switch_request_without_the_entity_takes_the_language_it_names(text, language):
+    message, events = run_all(tracker("switch_language", text=text, language="en" if language == "fr" else "fr"))
+    assert language_slot(events) == language

@@ -53,7 +53,8 @@ ASKED = {
     Detail.WHEN: re.compile(
         r"(^\W*((and|so|but|ok|then|et|alors|mais)\W+)*(when|quand)\b|"
         r"\bwhen (was|were|did|does|do|is|are|will|has|had|exactly|precisely)\b|"
-        r"\bquand (a|ont|est|était|etait|fut|le|la|l['’]|les|avez|exactement|précisément)\b|"
+        r"\bquand (a|ont|est|était|etait|fut|le|la|l['’]|les|avez|exactement|précisément)\b|\bquand\s*\?|"
+        r"\b(which|what) month|quel mois|most recent(ly)?|latest|newest|le plus r[ée]cemment|derni[èe]rement|"
         r"\b(what year|which year|since when|how long ago|how old|what date|which date|quelle ann[ée]e|"
         r"depuis quand|quelle date|wann|seit wann|wanneer|sinds wanneer|cu[aá]ndo|desde cu[aá]ndo|quando|"
         r"da quando|desde quando|kiedy|od kiedy)\b)",
@@ -63,7 +64,10 @@ ASKED = {
     # "which NGOs exactly", "name the companies", "list all member states", "quels syndicats précisément";
     # not "what exactly does the office do?"
     Detail.NAMES: re.compile(
-        r"\b((which|what|in which|in what) countries|(dans )?quels pays|list|liste|lista|lijst|by name|names of|"
+        r"(^\W*(please\W+)?list\b|\b(can|could|would|will) you (please )?list\b|\blist (all|every|them|those)\b|"
+        r"\b(give|send|show) me (a|the)( full| complete)? list\b|\b(full|complete) list\b|\bliste (compl[èe]te|de tous)\b|"
+        r"\b(pouvez-vous|peux-tu|pourriez-vous) (me )?lister\b|\blistez\b)|"
+        r"\b((which|what|in which|in what) countries|(dans )?quels pays|by name|names of|"
         r"name (the|some|any|a few|all)|which (specific|particular)|"
         r"les noms|citez|nommez|nomm[ée]ment)\b|"
         r"\b(which|who|quel(le)?s?|lesquel(le)?s|qui|welche|wer|welke|cu[aá]les|quali|quais|kt[oó]re)\b.*"

@@ -42,9 +42,17 @@ MENTION_WORDS = 6  # a message this short that names a position refers to the li
 PRONOUN = re.compile(r"\b(it|its|they|their|this|that|these|those|il|elle|ils|elles|ce|cela|ça|celui|celle|"
                      r"ceux|celles|leur|leurs)\b", re.I)
 # "And the Brussels office?" after "When was IOM founded?": the same kind of question about another topic.
+# ... and a correction: "no, I meant the Brussels office" after "when was IOM founded?".
 ELLIPSIS = re.compile(r"^\W*(and|what about|how about|same for|et|et pour|et concernant|qu['’]en est-il|quid|"
+                      r"no\b|non\b|sorry|pardon|d['’]accord|ok|okay|I meant|je voulais|je parlais|"
                       r"und|en|y|e|i)\b", re.I)
-ELLIPSIS_WORDS = 7
+ELLIPSIS_WORDS = 10
+IOM_WORDS = re.compile(r"\b(IOM|OIM)\b", re.I)
+# A message the NLU could not place, this short and linked to what was said (ellipsis, pronoun), is read in the
+# conversation's context (`contextual`); out of scope and "unavailable" only when it names a subject or asks for
+# a detail the topic gives ("et quel mois ?").
+CONTEXT_WORDS = 10
+CONTEXT_INTENTS = {FALLBACK_INTENT, "out_of_scope", "ask_unavailable"}
 # Intents under which "the third partner" is looked up in the lists without the NLU's help.
 POSITIONAL_INTENTS = {FALLBACK_INTENT, None, "ask_unavailable", MORE_INTENT}
 
@@ -174,11 +182,11 @@ class Dialogue:
     def more(self, last: Optional[Entry]) -> Reply:
         if last is None:
             return self.menu("no_context")
-        buttons = self.content.buttons(last.followups, self.language)
         if last.more:
             return self.answer(last, last.more[self.language], ReplyKind.MORE)
-        return Reply(self.content.message("no_more", self.language, title=last.title[self.language]), buttons, last.id,
-                     ReplyKind.MORE)
+        again = self.answer(last, kind=ReplyKind.MORE)  # nothing more: say so, and what there is, once more
+        again.preface = self.content.message("no_more", self.language, title=last.title[self.language])
+        return again
 
     def uncertain(self, understood: Understood) -> Reply:
         """nlu_fallback: ask "did you mean" when two answers are close, otherwise say what we can answer."""
@@ -239,6 +247,10 @@ class Dialogue:
             if intent in POSITIONAL_INTENTS | content.subject_intents and not subject_of(understood.entities) else None
         if named is not None:
             return self.answer(named)
+        if last and intent in CONTEXT_INTENTS:
+            rescued = self.contextual(understood, last)
+            if rescued is not None:
+                return rescued
         if intent == CONTACT_INTENT:
             return self.contact()
         if intent == SWITCH_INTENT:
@@ -262,6 +274,27 @@ class Dialogue:
         if item:
             return self.answer(content.entries[item])  # "what is the third result?"
         return self.checked(self.elliptical(entry, understood), text)
+
+    def contextual(self, understood: Understood, last: Entry) -> Optional[Reply]:
+        """"What about universities?", "what does it stand for?", "et quel mois ?", "non, je voulais dire le
+        bureau": the subject it names, the office or IOM it names, else the conversation's topic."""
+        text = understood.text or ""
+        if len(text.split()) > CONTEXT_WORDS or not (ELLIPSIS.match(text) or PRONOUN.search(text)):
+            return None
+        subject, kind = subject_of(understood.entities), details.asked(text)
+        unsure = understood.intent == FALLBACK_INTENT
+        target: Optional[Entry]
+        if subject:
+            target = self.content.by_subject.get(subject)
+        elif unsure and OFFICE_WORDS.search(text):
+            target = self.content.find("ask_office_role")
+        elif unsure and IOM_WORDS.search(text):
+            target = self.content.find("ask_iom")
+        elif unsure or (kind is not None and details.has(last, kind)):
+            target = last
+        else:
+            return None
+        return self.checked(self.elliptical(target, understood), text) if target else None
 
     def elliptical(self, entry: Entry, understood: Understood) -> Entry:
         """"And the Brussels office?" right after "When was IOM founded?": the entry's follow-up that gives the

@@ -13,12 +13,16 @@ language, with a note that the assistant answers in English and French (`other` 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Optional
 
 from bot.answers.content_store import DEFAULT_LANGUAGE, LANGUAGES
 from bot.protocol import DetectedLanguage
 
+# "could you answer in French please?" when the NLU found the request but not the language entity.
+NAMED = [(re.compile(r"\b(english|anglais|ingl[eé]s|englisch|engels|inglese|angielsk\w*)\b", re.I), "en"),
+         (re.compile(r"\b(french|fran[cç]ais|franc[eé]s|franz[oö]sisch|frans|francese|francusk\w*)\b", re.I), "fr")]
 FIRST_MESSAGE_CONFIDENCE = 0.5  # a first message too short to be reliable still sets the language if likely
 
 
@@ -32,6 +36,12 @@ def served(language: Optional[str]) -> Optional[str]:
     """`language` (a code, or a locale such as fr-BE) when we answer in it, else None."""
     code = (language or "").split("-")[0].split("_")[0].lower()
     return code if code in LANGUAGES else None
+
+
+def named_language(text: str) -> Optional[str]:
+    """The language a switch request names ("in French please"): the last one named, else None."""
+    found = [(match.start(), code) for pattern, code in NAMED for match in pattern.finditer(text or "")]
+    return max(found)[1] if found else None
 
 
 def choose_language(current: Optional[str], detected: Optional[DetectedLanguage], hint: Optional[str] = None,

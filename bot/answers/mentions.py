@@ -11,6 +11,9 @@ import re
 from typing import Optional
 
 LAST = -1
+SECOND_LAST = -2
+SECOND_LAST_WORDS = re.compile(r"\b(second[- ]to[- ]last|next[- ]to[- ]last|penultimate|one before (the )?last|"
+                               r"avant[- ]derni[eè]re?)\b", re.I)
 ORDINAL_WORDS = {
     # English
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
@@ -39,6 +42,8 @@ def mentioned_position(text: str) -> Optional[int]:
     words = WORD.findall(text.lower())
     if not text.strip() or len(text.split()) > MAX_WORDS:
         return None
+    if SECOND_LAST_WORDS.search(text):
+        return SECOND_LAST
     for numbered in NUMBERED.finditer(text):
         value = numbered.group(1).lower()
         position = int(value) if value.isdigit() else ORDINAL_WORDS.get(value)
@@ -56,11 +61,11 @@ def mentioned_position(text: str) -> Optional[int]:
 
 
 def pick(items, position: Optional[int]):
-    """The item at `position` (1-based, or LAST), or None when there is no such item."""
+    """The item at `position` (1-based, or LAST / SECOND_LAST), or None when there is no such item."""
     if position is None or not items:
         return None
-    if position == LAST:
-        return items[-1]
+    if position < 0:
+        return items[position] if -position <= len(items) else None
     return items[position - 1] if 1 <= position <= len(items) else None
 
 
@@ -74,5 +79,5 @@ FILLER = {"the", "one", "ones", "please", "and", "what", "about", "tell", "me", 
 def bare(text: str) -> bool:
     """True when the text is only a position and filler words ("the fourth one?", "et le 3e ?")."""
     position_words = set(ORDINAL_WORDS) | FILLER
-    words = WORD.findall(SUFFIXED.sub(" ", NUMBERED.sub(" ", text.lower())))
+    words = WORD.findall(SUFFIXED.sub(" ", NUMBERED.sub(" ", SECOND_LAST_WORDS.sub(" ", text.lower()))))
     return all(word in position_words for word in words)

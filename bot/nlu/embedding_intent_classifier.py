@@ -31,6 +31,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.encoder import DEFAULT_ENCODER, EncoderError, SentenceEncoder, load_encoder
 from bot.nlu.ranking import previous_ranking, set_ranking
+from bot.nlu.spelling import CORRECTED_TEXT_KEY
 from bot.settings import ROOT
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,8 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
             previous = previous_ranking(message)
             if previous and max(previous.values()) >= float(self.config["skip_above"]):
                 continue  # the earlier classifier is sure enough: no need for the encoder
-            set_ranking(message, self.probabilities(message.get(TEXT) or ""), float(self.config["blend_with_previous"]),
+            text = message.get(CORRECTED_TEXT_KEY) or message.get(TEXT) or ""  # typos fixed (bot/nlu/spelling.py)
+            set_ranking(message, self.probabilities(text), float(self.config["blend_with_previous"]),
                         int(self.config["ranking_length"]))
         return messages
 
