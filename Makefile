@@ -94,10 +94,17 @@ system-packages:
 	  { [ "$$(id -u)" = 0 ] && apt-get update -q && tools/apt-install-quietly $$missing; } || \
 	  { echo "missing system packages:$$missing (apt-get install$$missing)" >&2; exit 1; }; fi
 
+# Python packages: every one pinned in requirements.lock by version and by the SHA-256 of each file published for
+# it (make lock). --require-hashes refuses any file whose hash is not listed and --no-deps installs nothing the
+# lock does not name. pip, setuptools and wheel come first, from the same lock, so that the three sdists
+# (docopt, mattermostwrapper, randomname) are built with them (--no-build-isolation) rather than with a build
+# backend fetched unpinned; pip check then proves the lock complete.
 $(VENV)/.installed: requirements.lock
 	@test -x $(PY) || { py=$$(tools/find-python310) && "$$py" -m venv $(VENV); }
-	$(PY) -m pip install --quiet --upgrade pip==24.0
-	$(PY) -m pip install --progress-bar on -r requirements.lock
+	awk '/^[^ #]/ { keep = /^(pip|setuptools|wheel)==/ } keep' requirements.lock > $(VENV)/build-tools.lock
+	$(PY) -m pip install --progress-bar on --require-hashes --no-deps -r $(VENV)/build-tools.lock
+	$(PY) -m pip install --progress-bar on --require-hashes --no-deps --no-build-isolation -r requirements.lock
+	$(PY) -m pip check
 	touch $@
 
 $(SPACY_MODEL)/meta.json: $(VENV)/.installed bot/nlu/spacy_pipeline.py
@@ -109,10 +116,24 @@ $(MODEL): $(VENV)/.installed $(SPACY_MODEL)/meta.json data/nlu/lookup_subject.ym
 data/nlu/lookup_subject.yml: $(wildcard data/nlu/*/synonyms.yml) tools/sync_lookup.py
 	$(PY) -m tools.sync_lookup
 
-lock:  ## re-resolve requirements.in into requirements.lock in a scratch venv
+# make lock: requirements.in -> requirements.lock, every package (pip, setuptools and wheel too) pinned by version
+# and by the SHA-256 of every file the index publishes for that version. Pins already in requirements.lock are
+# kept, so running it again changes nothing unless requirements.in did; to move pins, make lock
+# LOCK_ARGS="--upgrade-package NAME" (or LOCK_ARGS=--upgrade). It runs, in a scratch venv var/lock-venv holding
+# pip-tools (pinned by hash in tools/lock-tools.txt; not a project dependency), against the package index alone
+# (this machine's pip config, its local wheel folders and mirrors, is ignored):
+#   pip-compile --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+#     --output-file requirements.lock requirements.in
+# through tools/pip_compile_index_hashes.py, which reads each file's hash from the index's listing instead of
+# downloading every file of every platform (the index serves no JSON API; see its docstring).
+LOCK_ARGS ?=
+lock:  ## re-resolve requirements.in into the hash-pinned requirements.lock (pip-compile, in a scratch venv)
 	rm -rf var/lock-venv && "$$(tools/find-python310)" -m venv var/lock-venv
-	var/lock-venv/bin/pip install --quiet pip==24.0 && var/lock-venv/bin/pip install -r requirements.in
-	var/lock-venv/bin/pip freeze --all | grep -v '^pip==' > requirements.lock
+	var/lock-venv/bin/pip install --quiet --require-hashes --no-deps -r tools/lock-tools.txt
+	env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL -u PIP_CONSTRAINT PIP_CONFIG_FILE=/dev/null \
+	  CUSTOM_COMPILE_COMMAND="make lock" var/lock-venv/bin/python tools/pip_compile_index_hashes.py \
+	  --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --no-emit-trusted-host $(LOCK_ARGS) --output-file requirements.lock requirements.in
 
 clean:  ## remove models, var/ and Rasa's caches
 	rm -rf models var .rasa results
