@@ -9,7 +9,7 @@ from bot.answers.content_store import ContentStore, shared_store
 from bot.answers.dialogue import SWITCH_INTENT, Options, Understood, decide
 from bot.answers.feedback import AWAITING_COMMENT_SLOT
 from bot.answers.language import choose_language, named_language
-from bot.protocol import REPLY_LANGUAGE_KEY, TURN_KEY, DetectedLanguage, Fallback, TurnRecord
+from bot.protocol import REPLY_LANGUAGE_KEY, REQUESTED_LANGUAGE_KEY, TURN_KEY, DetectedLanguage, Fallback, TurnRecord
 from bot.settings import settings
 
 TOPIC_SLOT = "last_entry"
@@ -44,11 +44,12 @@ class ActionAnswer(Action):
         intent = message.get("intent") or {}
         entities = message.get("entities") or []
         metadata = message.get("metadata") or {}
+        text = message.get("text") or ""
+        asked_before = metadata.get(REQUESTED_LANGUAGE_KEY)  # "In French please: …" (bot/channels/base.py)
+        requested = requested_language(entities) or asked_before or \
+            (named_language(text) if intent.get("name") == SWITCH_INTENT else None)
         language = choose_language(tracker.get_slot(LANGUAGE_SLOT), DetectedLanguage.from_parse_data(message),
-                                   hint=metadata.get("language"),
-                                   requested=requested_language(entities) or (named_language(message.get("text") or "")
-                                                                              if intent.get("name") == SWITCH_INTENT
-                                                                              else None))
+                                   hint=metadata.get("language"), requested=requested)
         understood = Understood(intent.get("name"), entities, message.get("intent_ranking") or [],
                                 Fallback.from_parse_data(message), message.get("text") or "",
                                 previous_user_text(tracker))
@@ -57,6 +58,8 @@ class ActionAnswer(Action):
         written_in = {REPLY_LANGUAGE_KEY: language.reply}
         if language.other:  # a language we do not answer in: say so, in one line, before the answer
             dispatcher.utter_message(text=content.message("other_language", language.reply), **written_in)
+        if asked_before and language.reply != tracker.get_slot(LANGUAGE_SLOT) and not reply.preface:
+            dispatcher.utter_message(text=content.message("language_switched", language.reply), **written_in)
         if reply.preface:
             dispatcher.utter_message(text=reply.preface, **written_in)
         record = TurnRecord(intent.get("name"), round(float(intent.get("confidence") or 0), 3), reply.entry_id,

@@ -18,6 +18,9 @@ from typing import Any, Dict, Mapping, Optional
 FALLBACK_KEY = "iom_fallback"
 LANGUAGE_KEY = "iom_language"
 TURN_KEY = "turn"
+# In the message metadata, set by the channel (never by the client): the language a request at the start of
+# the message asked for ("In French please: …"; bot/answers/language.py `leading_request`).
+REQUESTED_LANGUAGE_KEY = "requested_language"
 REPLY_LANGUAGE_KEY = "lang"  # on every bot message: the language it is written in (the widget sets lang="...")
 
 

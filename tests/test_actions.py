@@ -433,3 +433,19 @@ def test_the_second_to_last_item():
 def test_a_switch_request_without_the_entity_takes_the_language_it_names(text, language):
     message, events = run_all(tracker("switch_language", text=text, language="en" if language == "fr" else "fr"))
     assert language_slot(events) == language
+
+
+def test_a_position_after_an_answer_without_a_list_takes_its_follow_up_list():
+    # "what are your goals?" -> the office's aim, whose follow-ups offer the results list
+    message, events = run(tracker("nlu_fallback", 0.3, text="le sixieme svp", last_entry="office_aim",
+                                  fallback=FallbackReason.LOW_CONFIDENCE))
+    assert slot(events) == CONTENT.entries["priorities_overview"].items[5]
+
+
+def test_a_language_requested_before_the_question_switches_and_answers_it():
+    from bot.protocol import REQUESTED_LANGUAGE_KEY
+    messages, events = run_all(tracker("ask_history", text="Depuis quand le bureau existe-t-il ?", language="en",
+                                       metadata={REQUESTED_LANGUAGE_KEY: "fr"}))
+    assert [m["text"] for m in messages] == [CONTENT.message("language_switched", "fr"),
+                                             CONTENT.entries["office_established"].answer["fr"]]
+    assert language_slot(events) == "fr"

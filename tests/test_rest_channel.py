@@ -110,6 +110,15 @@ def test_a_turn_reaches_rasa_with_sender_channel_and_metadata(app, rasa):
     assert (message.sender_id, message.input_channel, message.metadata) == ("rest:visitor-1", "rest", {"page": "/"})
 
 
+def test_a_language_asked_for_before_the_question_travels_as_metadata_and_a_client_cannot_forge_it(app, rasa):
+    app.post(WEBHOOK, json={"sender": "visitor-2", "message": "En français svp : qui sont les partenaires ?"})
+    app.post(WEBHOOK, json={"sender": "visitor-3", "message": "who are the partners?",
+                            "metadata": {"requested_language": "fr"}})
+    first, second = rasa.received
+    assert (first.text, first.metadata) == ("qui sont les partenaires ?", {"requested_language": "fr"})
+    assert (second.text, second.metadata) == ("who are the partners?", {})
+
+
 @pytest.mark.parametrize("behaviour", ["raise", "silent", "hang"])
 def test_a_failed_turn_answers_try_again_and_logs_an_error(app, rasa, behaviour, caplog):
     rasa.behaviour = behaviour

@@ -65,7 +65,8 @@ ASKED = {
     # not "what exactly does the office do?"
     Detail.NAMES: re.compile(
         r"(^\W*(please\W+)?list\b|\b(can|could|would|will) you (please )?list\b|\blist (all|every|them|those)\b|"
-        r"\b(give|send|show) me (a|the)( full| complete)? list\b|\b(full|complete) list\b|\bliste (compl[èe]te|de tous)\b|"
+        r"\b(give|send|show) me (a|the)( full| complete)? list\b|\b(full|complete) list\b|"
+        r"\bliste (compl[èe]te|de tous)\b|"
         r"\b(pouvez-vous|peux-tu|pourriez-vous) (me )?lister\b|\blistez\b)|"
         r"\b((which|what|in which|in what) countries|(dans )?quels pays|by name|names of|"
         r"name (the|some|any|a few|all)|which (specific|particular)|"

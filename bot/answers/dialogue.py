@@ -214,8 +214,12 @@ class Dialogue:
         if last is None or subject_of(understood.entities):
             return None
         related = understood.intent in (last.intent, MORE_INTENT, FALLBACK_INTENT, None)
-        if last.items and (related or bare(understood.text)):
-            item = pick(last.items, mentioned_position(understood.text))
+        # The list just shown, else (after "what are your goals?" -> the office's aim) the list its follow-ups
+        # offer: "the sixth one" can only mean a list.
+        listed = last if last.items else next((self.content.entries[i] for i in last.followups
+                                               if self.content.entries[i].items), None)
+        if listed and (related or bare(understood.text)) and (listed is last or bare(understood.text)):
+            item = pick(listed.items, mentioned_position(understood.text))
             if item:
                 return self.content.entries[item]
         short = len(understood.text.split()) <= MENTION_WORDS

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
 from bot.answers.content_store import DEFAULT_LANGUAGE, LANGUAGES
 from bot.protocol import DetectedLanguage
@@ -38,10 +38,37 @@ def served(language: Optional[str]) -> Optional[str]:
     return code if code in LANGUAGES else None
 
 
+NEGATION = re.compile(r"\b(not|no|don['’]?t|doesn['’]?t|can['’]?t|cannot|pas|ne|n['’]|plus|nicht|niet)\b", re.I)
+# "Pouvez-vous répondre en français ? Depuis quand…", "et en français maintenant : quel autre projet…": a
+# request for a language, then a question, in one message.
+LEADING_REQUEST = re.compile(
+    r"^\W*((thanks?|thank you|merci)\W+)?((and|et)\s+)?("
+    r"((can|could|would|will) you|pls|please)?\s*(please\s+)?(answer|reply|respond|write|speak|talk|continue)"
+    r"(\s+to me)?\s+in\s+\w+|in\s+\w+(\s+(please|now|from now on))?|"
+    r"((pouvez|pourriez|voulez)-vous|peux-tu|tu peux|merci de)?\s*(me\s+)?(r[ée]pondre|[ée]crire|parler|continuer)"
+    r"\s+en\s+\w+|en\s+\w+(\s+(svp|stp|s['’]il vous pla[iî]t|maintenant|d[ée]sormais))?"
+    r")(\s+(please|svp|stp|s['’]il vous pla[iî]t|maintenant|now))?\s*[?:.!,;-]+\s*", re.I)
+MIN_QUESTION_WORDS = 2
+
+
 def named_language(text: str) -> Optional[str]:
-    """The language a switch request names ("in French please"): the last one named, else None."""
-    found = [(match.start(), code) for pattern, code in NAMED for match in pattern.finditer(text or "")]
-    return max(found)[1] if found else None
+    """The language a switch request names ("in French please"): the first one named that is not negated
+    ("English please, my colleague doesn't read French" -> en; "not in English: French" -> fr), else None."""
+    found = sorted((match.start(), code) for pattern, code in NAMED for match in pattern.finditer(text or ""))
+    wanted = [code for start, code in found if not NEGATION.search(text[max(0, start - 25):start])]
+    return (wanted or [code for _, code in found] or [None])[0]
+
+
+def leading_request(text: str) -> Tuple[Optional[str], str]:
+    """(the language a leading request asks for, the question after it), or (None, text) when the message is
+    not a language request followed by a question."""
+    match = LEADING_REQUEST.match(text or "")
+    if not match:
+        return None, text
+    language, rest = named_language(match.group(0)), text[match.end():].strip()
+    if language is None or len(rest.split()) < MIN_QUESTION_WORDS:
+        return None, text
+    return language, rest
 
 
 def choose_language(current: Optional[str], detected: Optional[DetectedLanguage], hint: Optional[str] = None,

@@ -35,7 +35,7 @@ from bot.channels.limits import RateLimiter, TurnQueue
 from bot.channels.screening import clean_text, preview, screen, sender_problem
 from bot.channels.signing import Signer
 from bot.nlu.language import guess_language
-from bot.protocol import REPLY_LANGUAGE_KEY, TurnRecord
+from bot.protocol import REPLY_LANGUAGE_KEY, REQUESTED_LANGUAGE_KEY, TurnRecord
 from bot.settings import Settings, settings
 from bot.stores.tracker_store import TrackerStoreUnavailable
 
@@ -152,6 +152,8 @@ class FaqChannel(InputChannel):
                 log.warning("%s: %s turns already queued for sender %s", self.name(), queue.max,
                             self.hashed(conversation))
                 return Refused(1, "too many messages waiting for an answer in this conversation")
+            if screened.language:  # the request goes to the action as metadata, the question to the NLU
+                metadata = {**(metadata or {}), REQUESTED_LANGUAGE_KEY: screened.language}
             message = UserMessage(screened.text, output, conversation, input_channel=self.name(), metadata=metadata)
             await self._run_turn(on_new_message, message, output, text)
         return None

@@ -21,6 +21,7 @@ from typing import Any, Dict, Optional
 
 from bot.answers import feedback
 from bot.answers.content_store import DEFAULT_LANGUAGE, LANGUAGES, Content
+from bot.answers.language import leading_request
 
 MAX_SENDER_CHARS = 255
 # Lone surrogates (U+D800-DFFF) and C0/C1 controls except \t and \n; \r\n and \r become \n first.
@@ -98,6 +99,7 @@ class Screened:
     """Either `text` to hand to Rasa, or a `reply` to send straight back."""
     text: Optional[str] = None
     reply: Optional[str] = None
+    language: Optional[str] = None  # a language the message asked for before its question
 
 
 def screen(text: str, content: Content, limit: int, language: str = DEFAULT_LANGUAGE) -> Screened:
@@ -108,7 +110,8 @@ def screen(text: str, content: Content, limit: int, language: str = DEFAULT_LANG
         return Screened(reply=content.message("empty_message", language))
     if stripped.startswith(COMMAND_PREFIX) and not allowed_command(stripped, content):
         return Screened(text=WORD_JOINER + stripped)
-    return Screened(text=text)
+    language, question = leading_request(text)  # "In French please: who are the partners?"
+    return Screened(text=question, language=language)
 
 
 PREVIEW_CHARS = 80
