@@ -43,8 +43,9 @@ def payload(entry: str, rating: str, reason: Optional[str] = None) -> str:
 
 def valid_payload_values(values: Mapping[str, Any], content: Content) -> bool:
     """What a typed `/feedback{...}` may carry to pass as a command (bot/channels/screening.py)."""
+    entry = values.get("entry")  # any JSON: a list or object here made `in content.entries` raise (HTTP 500)
     return (set(values) <= {"rating", "entry", "reason"} and values.get("rating") in RATINGS
-            and values.get("entry") in content.entries and values.get("reason", REASONS[0]) in REASONS)
+            and isinstance(entry, str) and entry in content.entries and values.get("reason", REASONS[0]) in REASONS)
 
 
 def rating_buttons(content: Content, entry: str, language: str) -> List[Dict[str, str]]:
@@ -69,6 +70,15 @@ def typed_rating(text: str) -> Optional[str]:
     if NEGATIVE.search(text):
         return "down"
     return "up" if POSITIVE.search(text) else None
+
+
+def typed_rating_is_comment(intent: Optional[str], text: str, awaiting_comment: Optional[str],
+                            content: Content) -> bool:
+    """After a 👎 and its reason, a typed rating ("the answer was confusing, I needed the dates") is the comment
+    asked for. Taken as a new 👎 it asked for the reasons again and the comment was lost. A button's payload
+    (text starting with "/") is still a new rating."""
+    return (intent == FEEDBACK_INTENT and awaiting_comment is not None and awaiting_comment in content.entries
+            and not text.startswith("/"))
 
 
 def from_entities(entities: List[dict], topic: Optional[str], text: str = "") -> Optional[Feedback]:
