@@ -2,7 +2,8 @@
 
 It never interrupts: the buttons sit beside the follow-ups, and a visitor who ignores them just asks the next
 question. After a 👎 and a reason, the next message is taken as a comment only if it is not a question the
-assistant understands (NLU: fallback or out of scope); otherwise it is answered as usual.
+assistant understands (NLU: fallback or out of scope, or a typed rating such as "the answer was confusing");
+otherwise it is answered as usual.
 
 Feedback is stored with the conversation as `feedback` slot events (`Feedback.to_slot()`), one per step
 (rating, reason, comment), which `make report` merges per answer. It never changes the model by itself:

@@ -5,7 +5,9 @@
   after 60 minutes, so an event that old belongs to a finished session and the bot never reads it again.
 - `forget`: every event of one person's conversation(s), e.g. after an erasure request:
   `make forget SENDER=socketio:<session id>` (the widget shows no id: search the report's transcript, or
-  give the bare id to delete it on every channel: `make forget SENDER=<id>`). Gone from the report too.
+  give the bare id to delete it on every channel: `make forget SENDER=<id>`, exactly that id, case included).
+  Gone from the report too. A Slack user's threads are conversations of their own
+  (`slack:<user>_<channel>_<thread ts>`): forget each of them too.
 Both work on SQLite and PostgreSQL (the tracker store's database), and report how many events went.
 
     python -m bot.stores.retention purge [--days N]
