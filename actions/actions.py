@@ -6,8 +6,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.answers.content_store import ContentStore, shared_store
-from bot.answers.dialogue import SWITCH_INTENT, Options, Understood, decide
-from bot.answers.feedback import AWAITING_COMMENT_SLOT
+from bot.answers.dialogue import SWITCH_INTENT, Dialogue, Options, Understood, decide
+from bot.answers.feedback import AWAITING_COMMENT_SLOT, typed_rating_is_comment
 from bot.answers.language import choose_language, named_language
 from bot.protocol import REPLY_LANGUAGE_KEY, REQUESTED_LANGUAGE_KEY, TURN_KEY, DetectedLanguage, Fallback, TurnRecord
 from bot.settings import settings
@@ -53,8 +53,12 @@ class ActionAnswer(Action):
         understood = Understood(intent.get("name"), entities, message.get("intent_ranking") or [],
                                 Fallback.from_parse_data(message), message.get("text") or "",
                                 previous_user_text(tracker))
-        reply = decide(content, understood, tracker.get_slot(TOPIC_SLOT), language.reply, self.options,
-                       tracker.get_slot(AWAITING_COMMENT_SLOT))
+        awaiting_comment = tracker.get_slot(AWAITING_COMMENT_SLOT)
+        if typed_rating_is_comment(understood.intent, understood.text, awaiting_comment, content):
+            reply = Dialogue(content, language.reply, self.options).comment(awaiting_comment, understood.text)
+        else:
+            reply = decide(content, understood, tracker.get_slot(TOPIC_SLOT), language.reply, self.options,
+                           awaiting_comment)
         written_in = {REPLY_LANGUAGE_KEY: language.reply}
         if language.other:  # a language we do not answer in: say so, in one line, before the answer
             dispatcher.utter_message(text=content.message("other_language", language.reply), **written_in)

@@ -15,7 +15,7 @@ import sys
 from typing import List
 
 from bot import rasa_patches
-from bot.settings import Settings, settings
+from bot.settings import SettingError, Settings, settings
 
 
 def api_options(config: Settings) -> List[str]:
@@ -29,7 +29,10 @@ def api_options(config: Settings) -> List[str]:
 
 
 def main() -> None:
-    config = settings()
+    try:
+        config = settings()
+    except SettingError as exc:  # one line naming the variable, not a traceback
+        sys.exit(f"bot.server: {exc}")
     rasa_patches.install(config)
     from rasa.__main__ import main as rasa_main
     command = sys.argv[1:]

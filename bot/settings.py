@@ -141,8 +141,10 @@ class Settings:
         if not (url.scheme == "https" or (url.scheme == "http" and url.hostname in LOOPBACK_HOSTS)):
             raise SettingError(f"SLACK_API_URL={self.slack_api_url!r}: must be https:// (or http:// on loopback), "
                                "or the bot token would travel in clear")
-        if self.contact_url and urlparse(self.contact_url).scheme != "https":
-            raise SettingError(f"CONTACT_URL={self.contact_url!r}: must be an https:// address")
+        contact = urlparse(self.contact_url or "")
+        if self.contact_url and (contact.scheme != "https" or not contact.hostname
+                                 or re.search(r"[\s<>]", self.contact_url)):  # given to visitors as <url>
+            raise SettingError(f"CONTACT_URL={self.contact_url!r}: must be an https:// address with a host")
         if self.contact_email and not EMAIL.fullmatch(self.contact_email):
             raise SettingError(f"CONTACT_EMAIL={self.contact_email!r}: not an e-mail address")
 

@@ -5,15 +5,21 @@ starts one); `make test-fast` runs the others. Plain helpers live in tests/suppo
 """
 from __future__ import annotations
 
+import shutil
+import uuid
 from typing import Dict
 
 import pytest
 import requests
 
 from bot import servers
+from bot.settings import ROOT
 from tests.support import (
+    LOG_DIR,
     MODEL,
     NO_RATE_LIMITS,
+    SCALE_ACTIONS,
+    SCALE_REPLICAS,
     SLACK_SIGNING_SECRET,
     SLACK_TOKEN,
     RunningBot,
@@ -22,7 +28,7 @@ from tests.support import (
 )
 
 # Fixtures that start servers: a test using one (directly or through another fixture) is `live`.
-LIVE_FIXTURES = {"bot", "bot_env", "own_bot", "scale", "limited"}
+LIVE_FIXTURES = {"bot", "bot_env", "own_bot", "scale", "limited", "scale_postgres"}
 
 
 def pytest_configure(config):
@@ -64,3 +70,25 @@ def bot(bot_env) -> RunningBot:
     page.shutdown()
     servers.stop(running.rasa)
     servers.stop(running.actions)
+
+
+@pytest.fixture(scope="session")
+def scale_postgres(slack_api):
+    """The scale profile's topology (tools/scale.py) on free ports, data in a temporary directory under var/,
+    with only its PostgreSQL started: one PostgreSQL per test session, shared by tests/test_scale.py (which
+    starts the rest of the topology around it) and the retention tests."""
+    from tools.scale import Topology, free_ports, scale_settings
+    # Under var/ (not pytest's 0700 tmp dirs): PostgreSQL runs as `postgres` and must reach its data directory.
+    base = ROOT / "var" / f"test-scale-{uuid.uuid4().hex[:6]}"
+    ports = free_ports(SCALE_REPLICAS, SCALE_ACTIONS)
+    slack = {"SLACK_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET, "SLACK_API_URL": slack_api.url}
+    topology = Topology(scale_settings(base, {**ports, **slack, **NO_RATE_LIMITS, "MODEL": str(MODEL)}),
+                        SCALE_REPLICAS, SCALE_ACTIONS, base)
+    try:
+        topology.start_postgres()
+        yield topology
+    finally:
+        topology.down()
+        if topology.logs.exists():
+            shutil.copytree(topology.logs, LOG_DIR / "scale-logs", dirs_exist_ok=True)
+        shutil.rmtree(base, ignore_errors=True)

@@ -15,8 +15,8 @@ import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
-from urllib.parse import parse_qs
+from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
+from urllib.parse import parse_qs, urlencode
 
 import requests
 import yaml
@@ -36,6 +36,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 SLACK_TOKEN = "xoxb-test-token"
 SLACK_SIGNING_SECRET = "test-signing-secret"
 SLACK_BOT_USER = "UBOT"
+# The scale profile's topology in tests (tests/conftest.py `scale_postgres`, tests/test_scale.py).
+SCALE_REPLICAS, SCALE_ACTIONS = 2, 2
 # Servers that tests load from one address at test speed (fuzzing, 50 concurrent conversations) run without
 # rate limits; the tests of the limits configure their own channels or servers.
 NO_RATE_LIMITS = {"CLIENT_MESSAGES_PER_MINUTE": "0", "CONVERSATION_MESSAGES_PER_MINUTE": "0",
@@ -106,16 +108,30 @@ def buttons(messages: List[dict]) -> List[dict]:
     return [b for m in messages for b in m.get("buttons") or []]
 
 
-def recorded_user_turns(bot, sender, wait: float = 10) -> List[dict]:
+def recorded_user_turns(bot, sender, wait: float = 10, count: int = 1) -> List[dict]:
     """The user events Rasa stored for the conversation id `sender` (`<channel>:<id>`, read from the SQLite
-    tracker store). Replies go out before Rasa saves the turn, so wait up to `wait` seconds for it."""
+    tracker store). Replies go out before Rasa saves the turn, so wait up to `wait` seconds for `count`."""
     deadline = time.monotonic() + wait
     while True:
         with sqlite3.connect(bot.env["TRACKER_DB"]) as db:
             rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
                               (sender,)).fetchall()
-        if rows or time.monotonic() > deadline:
+        if len(rows) >= count or time.monotonic() > deadline:
             return [json.loads(row[0]) for row in rows]
+        time.sleep(0.1)
+
+
+def stored_slot_values(db_path: str, sender: str, slot: str, count: int = 1, wait: float = 10) -> List[Any]:
+    """The values of every `slot` event Rasa stored for the conversation id `sender` in the SQLite tracker
+    store at `db_path`, in order, waiting up to `wait` seconds until there are at least `count`."""
+    deadline = time.monotonic() + wait
+    while True:
+        with sqlite3.connect(db_path) as db:
+            rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'slot' ORDER BY id",
+                              (sender,)).fetchall()
+        values = [event["value"] for event in map(json.loads, (row[0] for row in rows)) if event["name"] == slot]
+        if len(values) >= count or time.monotonic() > deadline:
+            return values
         time.sleep(0.1)
 
 
@@ -197,12 +213,14 @@ def page_origin(env: Dict[str, str]) -> str:
 
 class SlackWebAPI:
     """A local stand-in for Slack's Web API (slack.com is unreachable here): records every call (POST and GET),
-    answers chat.postMessage with a timestamp, users.info with the locale set in `locales`, and
-    chat.getPermalink with a link."""
+    answers chat.postMessage with a timestamp, users.info with the locale set in `locales` (or, for a user in
+    `failing_users`, with Slack's error for a token without the `users:read` scope), and chat.getPermalink
+    with a link."""
 
     def __init__(self) -> None:
         self.posts: List[dict] = []
         self.locales: Dict[str, str] = {}
+        self.failing_users: Set[str] = set()
         self.changed = threading.Condition()
         api = self
 
@@ -216,6 +234,8 @@ class SlackWebAPI:
                 if method == "users.info":
                     user = str(data.get("user"))
                     reply["user"] = {"id": user, "locale": api.locales.get(user, "en-US")}
+                    if user in api.failing_users:
+                        reply = {"ok": False, "error": "missing_scope", "needed": "users:read"}
                 if method == "chat.getPermalink":
                     reply["permalink"] = (f"https://example.slack.com/archives/{data.get('channel')}/"
                                           f"p{data.get('message_ts')}")
@@ -254,6 +274,24 @@ class SlackWebAPI:
     def posts_to(self, channel: str) -> List[dict]:
         return [p for p in self.posts if p.get("channel") == channel and p["method"] == "chat.postMessage"]
 
+    def wait_posts_to(self, channel: str, count: int, timeout: float = 30) -> List[dict]:
+        """The messages posted to `channel`, once there are at least `count` (waiting up to `timeout` s)."""
+        with self.changed:
+            assert self.changed.wait_for(lambda: len(self.posts_to(channel)) >= count, timeout), \
+                self.posts_to(channel)
+            return self.posts_to(channel)
+
+    def calls(self, method: str, **fields: str) -> List[dict]:
+        """The calls of `method` so far whose fields include `fields` (e.g. user="U1")."""
+        with self.changed:
+            return [p for p in self.posts if p["method"] == method and all(p.get(k) == v for k, v in fields.items())]
+
+
+def block_buttons(post: dict) -> List[Tuple[str, str]]:
+    """(title, value) of every button in a chat.postMessage's Block Kit blocks."""
+    return [(e["text"]["text"], e["value"]) for block in post.get("blocks") or [] if block["type"] == "actions"
+            for e in block["elements"]]
+
 
 def slack_signature(body: bytes, secret: str = SLACK_SIGNING_SECRET, timestamp: Optional[int] = None) -> dict:
     timestamp = int(time.time()) if timestamp is None else timestamp
@@ -271,6 +309,21 @@ def send_slack_event(session: requests.Session, base_url: str, event: dict, head
     all_headers = {"Content-Type": "application/json", **(slack_signature(body, **signing) if sign else {}),
                    **(headers or {})}
     return session.post(base_url + "/webhooks/slack/webhook", data=body, headers=all_headers, timeout=10)
+
+
+def click_slack_button(session: requests.Session, base_url: str, user: str, channel: str, value: str,
+                       message_ts: str = "5.1", thread_ts: Optional[str] = None, trigger_id: Optional[str] = None,
+                       headers: Optional[Dict[str, str]] = None) -> requests.Response:
+    """A signed `block_actions` interaction, as Slack sends it when `user` clicks a button worth `value` on the
+    bot's message `message_ts` (in the thread `thread_ts`, if any)."""
+    payload = {"type": "block_actions", "user": {"id": user}, "channel": {"id": channel},
+               "trigger_id": trigger_id or uuid.uuid4().hex,
+               "message": {"ts": message_ts, **({"thread_ts": thread_ts} if thread_ts else {})},
+               "actions": [{"type": "button", "action_id": "faq_0", "value": value, "action_ts": f"{time.time():.6f}"}]}
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    return session.post(base_url + "/webhooks/slack/webhook", data=body, timeout=10,
+                        headers={"Content-Type": "application/x-www-form-urlencoded", **slack_signature(body),
+                                 **(headers or {})})
 
 
 def slack_channel_id(prefix: str = "C") -> str:

@@ -1,7 +1,8 @@
 """The scale profile for real: PostgreSQL, Redis, 2 Rasa replicas, 2 action servers and nginx on loopback.
 
 One topology (tools/scale.py, the same code as `make scale-up`) is started for this module on free ports,
-with its data in a temporary directory. Figures are printed (`pytest -s` shows them) and asserted.
+with its data in a temporary directory, around the session's PostgreSQL (`scale_postgres` in conftest.py,
+also used by tests/test_retention.py). Figures are printed (`pytest -s` shows them) and asserted.
 """
 from __future__ import annotations
 
@@ -24,36 +25,29 @@ from bot.settings import ROOT
 from tests.support import (
     LOG_DIR,
     MODEL,
-    NO_RATE_LIMITS,
-    SLACK_SIGNING_SECRET,
-    SLACK_TOKEN,
+    SCALE_REPLICAS,
     page_origin,
     send_slack_event,
     slack_channel_id,
     socketio_session,
     texts,
 )
-from tools.scale import Topology, free_ports, scale_settings
+from tools.scale import Topology
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make test`")
-REPLICAS = 2
+REPLICAS = SCALE_REPLICAS
 
 
 @pytest.fixture(scope="module")
-def scale(slack_api) -> Topology:
-    # Under var/ (not pytest's 0700 tmp dirs): PostgreSQL runs as `postgres` and must reach its data directory.
-    base = ROOT / "var" / f"test-scale-{uuid.uuid4().hex[:6]}"
-    ports = free_ports(REPLICAS, 2)
-    slack = {"SLACK_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET, "SLACK_API_URL": slack_api.url}
-    topology = Topology(scale_settings(base, {**ports, **slack, **NO_RATE_LIMITS, "MODEL": str(MODEL)}), REPLICAS, 2,
-                        base)
+def scale(scale_postgres) -> Topology:
+    """The whole topology around the session's PostgreSQL (tests/conftest.py), which it leaves running."""
+    topology = scale_postgres
     try:
         topology.up()
         yield topology
     finally:
-        topology.down()
+        topology.down(keep=("postgres",))
         shutil.copytree(topology.logs, LOG_DIR / "scale-logs", dirs_exist_ok=True)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def user_texts(scale: Topology, sender: str) -> List[str]:

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
+from bot.answers import feedback
 from bot.answers.content_store import load_content
 from bot.channels.slack import HardenedSlackInput, SlackOutput, to_mrkdwn
 from bot.settings import Settings
@@ -140,8 +141,9 @@ def test_direct_message_is_answered_once_with_buttons_and_no_as_user(bot, slack_
     assert "*September 2011*" in post["text"] and "as_user" not in post and "thread_ts" not in post
     [section, actions] = post["blocks"]
     assert section["text"]["type"] == "mrkdwn"
-    assert [e["value"] for e in actions["elements"]] == [CONTENT.entries[i].payload
-                                                          for i in CONTENT.entries["office_established"].followups]
+    assert [e["value"] for e in actions["elements"]] == [
+        *(CONTENT.entries[i].payload for i in CONTENT.entries["office_established"].followups),
+        *(feedback.payload("office_established", rating) for rating in feedback.RATINGS)]  # then 👍 / 👎
 
 
 def test_app_mention_in_channel_and_threaded_reply(bot, slack_api):

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from bot import servers
 from bot.settings import LOOPBACK, ROOT, Settings, process_environment
@@ -251,9 +251,14 @@ class Topology:
                              f"connections = {needed} > {budget} (PG_MAX_CONNECTIONS - {PG_RESERVED_CONNECTIONS}); "
                              f"lower SQL_POOL_SIZE/SQL_MAX_OVERFLOW or raise PG_MAX_CONNECTIONS")
 
+    def running(self, name: str) -> bool:
+        process = self.processes.get(name)
+        return process is not None and process.poll() is None
+
     def up(self) -> None:
         self.check_pool_budget()
-        self.start_postgres()
+        if not self.running("postgres"):  # the tests start PostgreSQL first and share it (tests/conftest.py)
+            self.start_postgres()
         self.start_redis()
         for i in range(self.actions):
             self.start_action_server(i)
@@ -263,10 +268,13 @@ class Topology:
                               servers.RASA_START_TIMEOUT_S, process)
         self.start_nginx()
 
-    def down(self) -> None:
+    def down(self, keep: Tuple[str, ...] = ()) -> None:
+        """Stops every process, except those named in `keep`."""
         for name in [n for n in self.processes if n.startswith("nginx")] + \
                     [n for n in self.processes if n.startswith("rasa")] + \
                     [n for n in self.processes if n.startswith("actions")] + ["redis", "postgres"]:
+            if name in keep:
+                continue
             # PostgreSQL's SIGTERM waits for clients to disconnect; SIGINT is its fast, clean shutdown.
             self.stop(name, signal.SIGINT if name == "postgres" else signal.SIGTERM)
 

@@ -2,7 +2,8 @@
 
 It never interrupts: the buttons sit beside the follow-ups, and a visitor who ignores them just asks the next
 question. After a 👎 and a reason, the next message is taken as a comment only if it is not a question the
-assistant understands (NLU: fallback or out of scope); otherwise it is answered as usual.
+assistant understands (NLU: fallback or out of scope, or a typed rating such as "the answer was confusing");
+otherwise it is answered as usual.
 
 Feedback is stored with the conversation as `feedback` slot events (`Feedback.to_slot()`), one per step
 (rating, reason, comment), which `make report` merges per answer. It never changes the model by itself:
@@ -43,8 +44,9 @@ def payload(entry: str, rating: str, reason: Optional[str] = None) -> str:
 
 def valid_payload_values(values: Mapping[str, Any], content: Content) -> bool:
     """What a typed `/feedback{...}` may carry to pass as a command (bot/channels/screening.py)."""
+    entry = values.get("entry")  # any JSON: a list or object here made `in content.entries` raise (HTTP 500)
     return (set(values) <= {"rating", "entry", "reason"} and values.get("rating") in RATINGS
-            and values.get("entry") in content.entries and values.get("reason", REASONS[0]) in REASONS)
+            and isinstance(entry, str) and entry in content.entries and values.get("reason", REASONS[0]) in REASONS)
 
 
 def rating_buttons(content: Content, entry: str, language: str) -> List[Dict[str, str]]:
@@ -69,6 +71,15 @@ def typed_rating(text: str) -> Optional[str]:
     if NEGATIVE.search(text):
         return "down"
     return "up" if POSITIVE.search(text) else None
+
+
+def typed_rating_is_comment(intent: Optional[str], text: str, awaiting_comment: Optional[str],
+                            content: Content) -> bool:
+    """After a 👎 and its reason, a typed rating ("the answer was confusing, I needed the dates") is the comment
+    asked for. Taken as a new 👎 it asked for the reasons again and the comment was lost. A button's payload
+    (text starting with "/") is still a new rating."""
+    return (intent == FEEDBACK_INTENT and awaiting_comment is not None and awaiting_comment in content.entries
+            and not text.startswith("/"))
 
 
 def from_entities(entities: List[dict], topic: Optional[str], text: str = "") -> Optional[Feedback]:

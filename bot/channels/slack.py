@@ -64,6 +64,17 @@ def shared_event_ids(config: Settings):
                        retry_on_error=[redis.ConnectionError], retry=Retry(NoBackoff(), 1))
 
 
+# Slack's special mentions in a user's text: <!channel>, <!here>, <!everyone>, <!subteam^ID|@team>, <!date^...|text>.
+SPECIAL_MENTION = re.compile(r"<!([^>|]*)(?:\|([^>]*))?>")
+
+
+def quoted(question: str) -> str:
+    """A user's question as a block quote for the staff channel: every line quoted, and special mentions as plain
+    text, so passing on "@channel what is IOM?" does not notify the whole channel."""
+    text = SPECIAL_MENTION.sub(lambda m: m.group(2) or "@" + m.group(1).split("^")[0], question)
+    return "\n".join(">" + line for line in text.splitlines() or [""])
+
+
 def to_mrkdwn(markdown: str) -> str:
     """CommonMark as our answers use it → Slack mrkdwn (bold, links)."""
     text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", markdown, flags=re.S)
@@ -158,7 +169,7 @@ class HardenedSlackInput(FaqChannel, SlackInput):
                 link = (await client.chat_getPermalink(channel=channel, message_ts=message_ts)).get("permalink", "")
             except Exception as exc:  # noqa: BLE001 - post the question even without a link
                 log.warning("slack: no permalink for an escalated question (%s)", type(exc).__name__)
-        text = f"<@{user}> asked a question the assistant could not answer:\n>{question}" + \
+        text = f"<@{user}> asked a question the assistant could not answer:\n{quoted(question)}" + \
             (f"\n<{link}|Open the conversation>" if link else "")
         await client.chat_postMessage(channel=self.settings.slack_escalation_channel or "", text=text)
         output = self.get_output_channel(channel, thread_ts)

