@@ -221,7 +221,7 @@ def test_a_review_session_in_a_terminal(tmp_path):
     en, fr = (tmp_path / "data" / "nlu" / lang / "out_of_scope.yml" for lang in ("en", "fr"))
     assert inserted_lines(before[en], after[en]) == ["    - who heads the office in Brussels",
                                                      "    - Who is the director of the Brussels office?"]
-    assert inserted_lines(before[fr], after[fr]) == ["    - Qui dirige le bureau de Bruxelles ?"]
+    assert inserted_lines(before[fr], after[fr]) == ["    - Qui est à la tête du bureau bruxellois ?"]
     en_block, fr_block = ([b for b in yaml.safe_load(after[p])["nlu"] if b["intent"] == "ask_unavailable"][0]
                           for p in (en, fr))
     assert en_block["examples"].splitlines()[-2:] == [f"- {DIRECTOR[1]}", f"- {DIRECTOR[0]}"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import socketio
 
+from bot.answers import feedback
 from bot.answers.content_store import load_content
 from tests.support import page_origin, parsed_through_nlu, recorded_user_turns, socketio_client, socketio_session
 
@@ -24,7 +25,9 @@ def test_replies_arrive_with_session_persistence(bot):
         [reply] = wait_for(1)
         assert "September 2011" in reply["text"]
         followups = CONTENT.entries["office_established"].followups
-        assert [q["payload"] for q in reply["quick_replies"]] == [CONTENT.entries[i].payload for i in followups]
+        assert [q["payload"] for q in reply["quick_replies"]] == [
+            *(CONTENT.entries[i].payload for i in followups),
+            *(feedback.payload("office_established", rating) for rating in feedback.RATINGS)]  # then 👍 / 👎
 
 
 def test_disallowed_origin_is_refused(bot):

@@ -18,6 +18,7 @@ from typing import Dict, Iterator, List, Optional
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from bot.answers import feedback
 from bot.answers.content_store import load_content
 from bot.settings import ROOT
 from tests.support import CHROMIUM, CHROMIUM_ARGS, LOG_DIR
@@ -30,8 +31,6 @@ AXE_DISABLED: Dict[str, str] = {}
 XSS = '<img src=x onerror="window.__xss = 1; alert(1)"><script>window.__xss = 2</script>'
 HOSTILE_MARKDOWN = ('**Bold** <img src=x onerror="window.__xss = 3"> [bad](javascript:window.__xss=4) '
                     '[IOM](https://www.iom.int/) <script>window.__xss = 5</script>')
-FEEDBACK = [{"title": "👍 Helpful", "payload": '/feedback{"value": "up"}'},
-            {"title": "👎 Not helpful", "payload": '/feedback{"value": "down"}'}]
 UI = {
     "en": {"launcher": "Chat with us", "title": "IOM Brussels", "input": "Your question", "send": "Send",
            "close": "Close the chat", "log": "Conversation", "placeholder": "Type your question…",
@@ -42,6 +41,9 @@ UI = {
 }
 BOT_MESSAGES = ".iomc-msg-bot:not(.iomc-typing)"
 CONTENT = load_content()
+# The 👍 / 👎 buttons the server adds under every content answer (bot/answers/feedback.py).
+RATINGS = [CONTENT.message("feedback_up_button", "en"), CONTENT.message("feedback_down_button", "en")]
+LAST_FOLLOWUP = CONTENT.entries["office_context"].followups[-1]
 QUESTION = "When was the Brussels office established?"
 FOLLOWUPS = [CONTENT.entries[i].title["en"] for i in CONTENT.entries["office_established"].followups]
 NEXT_FOLLOWUPS = [CONTENT.entries[i].title["en"] for i in CONTENT.entries["office_context"].followups]
@@ -389,7 +391,7 @@ def test_keyboard_only(bot, browser):
         # then forward to the send button through the language switch, the message list and each follow-up.
         tab_until(page, ui()["close"], key="Shift+Tab")
         order = tab_until(page, ui()["send"])
-        assert order == ["English", "Français", ui()["log"], *FOLLOWUPS, ui()["input"], ui()["send"]], order
+        assert order == ["English", "Français", ui()["log"], *FOLLOWUPS, *RATINGS, ui()["input"], ui()["send"]], order
 
         # A follow-up activated with Enter: its answer comes, focus lands in the text box (its button is gone).
         tab_until(page, FOLLOWUPS[0], key="Shift+Tab")
@@ -398,23 +400,21 @@ def test_keyboard_only(bot, browser):
         expect(box).to_be_focused()
         assert emitted(page)[-1]["message"] == CONTENT.entries["office_context"].payload
 
-        # The next answer's follow-ups, plus feedback buttons (the server will send them as quick replies).
-        rewrite_next_reply(page, "return Object.assign({}, data, "
-                                 f"{{ quick_replies: data.quick_replies.concat({json.dumps(FEEDBACK)}) }});")
+        # The next answer's follow-ups, then its 👍 / 👎: the last follow-up, activated with Space.
         answers = page.locator(BOT_MESSAGES).count()
-        assert tab_until(page, NEXT_FOLLOWUPS[-1], key="Shift+Tab") == [NEXT_FOLLOWUPS[-1]]
+        assert tab_until(page, NEXT_FOLLOWUPS[-1], key="Shift+Tab") == [RATINGS[1], RATINGS[0], NEXT_FOLLOWUPS[-1]]
         page.keyboard.press("Space")
         expect(page.locator(BOT_MESSAGES)).to_have_count(answers + 1, timeout=TIMEOUT)
         expect(page.locator(".iomc-msg-user").last).to_contain_text(NEXT_FOLLOWUPS[-1])
         expect(box).to_be_focused()
-        order = tab_until(page, FEEDBACK[1]["title"], key="Shift+Tab")
-        assert order[0] == FEEDBACK[1]["title"], order  # the last button, just before the text box
+        order = tab_until(page, RATINGS[1], key="Shift+Tab")
+        assert order[0] == RATINGS[1], order  # the last button, just before the text box
         page.keyboard.press("Shift+Tab")
-        assert focused(page)["name"] == FEEDBACK[0]["title"]
+        assert focused(page)["name"] == RATINGS[0]
         page.keyboard.press("Tab")
         page.keyboard.press("Enter")
-        expect(page.locator(".iomc-msg-user").last).to_contain_text(FEEDBACK[1]["title"])
-        assert emitted(page)[-1]["message"] == FEEDBACK[1]["payload"]
+        expect(page.locator(".iomc-msg-user").last).to_contain_text(RATINGS[1])
+        assert emitted(page)[-1]["message"] == feedback.payload(LAST_FOLLOWUP, "down")
         expect(page.locator(BOT_MESSAGES)).to_have_count(answers + 2, timeout=TIMEOUT)
 
         page.keyboard.press("Escape")

@@ -23,7 +23,7 @@ TURN_GAP = timedelta(seconds=60)
 GENEVA = ["Do you have an office in Geneva?", "is there an IOM office in Geneva",
           "Est-ce que l'OIM a un bureau à Genève ?"]
 DIRECTOR = ["Who is the director of the Brussels office?", "who heads the office in Brussels",
-            "Qui dirige le bureau de Bruxelles ?"]
+            "Qui est à la tête du bureau bruxellois ?"]
 DIRECTOR_HELD_OUT = "Qui dirige le bureau de l'OIM à Bruxelles ?"  # in tests/heldout: never to be trained on
 PERSONAL = ("My email is john.smith@mail.example.com and my phone is +32 2 555 12 34, can you check my visa "
             "case?")

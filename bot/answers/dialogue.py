@@ -117,10 +117,9 @@ class Dialogue:
     def switched(self, last: Optional[Entry]) -> Reply:
         """"In French please": say so, and give the answer being discussed again, in the new language."""
         switched = self.content.message("language_switched", self.language)
-        if last is None:
-            return Reply(self.content.message("what_next", self.language),
-                         self.content.buttons(self.content.menu, self.language), None, ReplyKind.MESSAGE,
-                         preface=switched)
+        if last is None:  # one message: "Alright, I'll answer in English. What would you like to know?"
+            return Reply(f"{switched.strip()} {self.content.message('what_next', self.language).strip()}",
+                         self.content.buttons(self.content.menu, self.language), None, ReplyKind.MESSAGE)
         again = self.answer(last)
         again.preface = switched
         return again

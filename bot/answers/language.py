@@ -56,7 +56,7 @@ def named_language(text: str) -> Optional[str]:
     ("English please, my colleague doesn't read French" -> en; "not in English: French" -> fr), else None."""
     found = sorted((match.start(), code) for pattern, code in NAMED for match in pattern.finditer(text or ""))
     wanted = [code for start, code in found if not NEGATION.search(text[max(0, start - 25):start])]
-    return (wanted or [code for _, code in found] or [None])[0]
+    return next(iter(wanted or [code for _, code in found]), None)
 
 
 def leading_request(text: str) -> Tuple[Optional[str], str]:

@@ -110,8 +110,8 @@ def screen(text: str, content: Content, limit: int, language: str = DEFAULT_LANG
         return Screened(reply=content.message("empty_message", language))
     if stripped.startswith(COMMAND_PREFIX) and not allowed_command(stripped, content):
         return Screened(text=WORD_JOINER + stripped)
-    language, question = leading_request(text)  # "In French please: who are the partners?"
-    return Screened(text=question, language=language)
+    requested, question = leading_request(text)  # "In French please: who are the partners?"
+    return Screened(text=question, language=requested)
 
 
 PREVIEW_CHARS = 80
