@@ -450,3 +450,25 @@ def test_a_language_requested_before_the_question_switches_and_answers_it():
     assert [m["text"] for m in messages] == [CONTENT.message("language_switched", "fr"),
                                              CONTENT.entries["office_established"].answer["fr"]]
     assert language_slot(events) == "fr"
+
+
+@pytest.mark.parametrize("text,intent,position", [("le quatrième, c'est quoi ?", "out_of_scope", 3),
+                                                  ("what's the second one about?", "out_of_scope", 1),
+                                                  ("explique moi le cinquieme point", "ask_unavailable", 4)])
+def test_a_short_position_the_nlu_put_out_of_scope_is_still_the_list_item(text, intent, position):
+    items = CONTENT.entries["partners_overview"].items
+    message, events = run(tracker(intent, confidence=0.6, text=text, last_entry="partners_overview"))
+    assert slot(events) == items[position]
+
+
+def test_a_question_for_what_the_seed_never_gives_is_not_read_as_about_the_topic():
+    message, events = run(tracker("ask_unavailable", confidence=0.83, text="how many staff does it have in brussels?",
+                                  last_entry="partners_overview"))
+    assert message["text"].startswith(CONTENT.message("unavailable", "en").split(":")[0]) and slot(events) is None
+
+
+def test_what_does_it_do_after_a_topic_is_about_the_topic_not_the_assistant():
+    message, events = run(tracker("help", confidence=0.58, text="what does it do?", last_entry="office_role"))
+    assert slot(events) == "office_role"
+    message, events = run(tracker("help", confidence=0.9, text="what can you do?", last_entry="office_role"))
+    assert message["text"] == CONTENT.message("help", "en")

@@ -175,3 +175,16 @@ def test_the_actions_turn_record_reaches_the_log_line(bot):
     [line] = log_lines(LOG_DIR / "servers.log", f"turn sender={hashed}")
     assert "intent=ask_history" in line and "entry=office_established" in line and "reply=answer" in line
     assert sender not in (LOG_DIR / "servers.log").read_text()
+
+
+@pytest.mark.parametrize("text,question", [
+    ("thanks! is it part of the UN?", "is it part of the UN?"),
+    ("Bonjour, quand le bureau a-t-il été créé ?", "quand le bureau a-t-il été créé ?"),
+    ("ok merci ! et les syndicats ?", "et les syndicats ?"),
+    ("Hi there! what is IOM?", "what is IOM?"),
+    # kept whole: a courtesy alone, or followed by something that is not a question
+    ("Thanks, bye", "Thanks, bye"), ("thanks for the info", "thanks for the info"), ("hello", "hello"),
+    ("Merci, c'est très clair pour moi", "Merci, c'est très clair pour moi"),
+])
+def test_a_greeting_or_thanks_before_a_question_leaves_the_question(text, question):
+    assert screen(text, CONTENT, LIMIT).text == question

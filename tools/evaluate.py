@@ -130,8 +130,9 @@ def reply_text(messages: List[dict]) -> str:
 
 
 def fold(text: str) -> str:
-    """Case and typography folded: a reply writing l’OIM matches an expected l'OIM."""
-    return text.translate(TYPOGRAPHY).lower()
+    """Case, typography and line breaks folded: a reply writing l’OIM matches an expected l'OIM, and
+    "Nations\nUnies" (one line once the Markdown is rendered) matches "Nations unies"."""
+    return " ".join(text.translate(TYPOGRAPHY).lower().split())  # a Markdown line break reads as a space
 
 
 TYPOGRAPHY = str.maketrans({"\u2019": "'", "\u2018": "'", "\u00a0": " ", "\u202f": " ", "\u2013": "-",

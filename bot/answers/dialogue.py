@@ -48,11 +48,18 @@ ELLIPSIS = re.compile(r"^\W*(and|what about|how about|same for|et|et pour|et con
                       r"und|en|y|e|i)\b", re.I)
 ELLIPSIS_WORDS = 10
 IOM_WORDS = re.compile(r"\b(IOM|OIM)\b", re.I)
+# What the seed never gives: "how many staff does it have?" after the partners is not about the partners.
+UNAVAILABLE_WORDS = re.compile(
+    r"\b(staff|employees?|personnel|workers|people work|salar(y|ies)|budget|address|phone|telephone|director|"
+    r"head of|opening hours|jobs?|vacanc(y|ies)|internships?|employ[ée]e?s|salari[ée]s|effectifs?|adresse|"
+    r"t[ée]l[ée]phone|directeur|directrice|chef|horaires|emplois?|stages?|recrut\w*)\b", re.I)
 # A message the NLU could not place, this short and linked to what was said (ellipsis, pronoun), is read in the
 # conversation's context (`contextual`); out of scope and "unavailable" only when it names a subject or asks for
 # a detail the topic gives ("et quel mois ?").
-CONTEXT_WORDS = 10
-CONTEXT_INTENTS = {FALLBACK_INTENT, "out_of_scope", "ask_unavailable"}
+CONTEXT_WORDS = 12  # words, punctuation aside: "et elle est présente dans combien de pays à peu près ?" is 11
+HELP_INTENT = "help"
+CONTEXT_INTENTS = {FALLBACK_INTENT, "out_of_scope", "ask_unavailable", HELP_INTENT}
+THIRD_PERSON = re.compile(r"\b(it|its|they|their|il|elle|ils|elles)\b", re.I)
 # Intents under which "the third partner" is looked up in the lists without the NLU's help.
 POSITIONAL_INTENTS = {FALLBACK_INTENT, None, "ask_unavailable", MORE_INTENT}
 
@@ -212,7 +219,10 @@ class Dialogue:
         ("the third one"), or the whole list after one of its items ("who else?")."""
         if last is None or subject_of(understood.entities):
             return None
-        related = understood.intent in (last.intent, MORE_INTENT, FALLBACK_INTENT, None)
+        short = len(understood.text.split()) <= MENTION_WORDS
+        # "le quatrième, c'est quoi ?" read as out of scope: this short, after a list, it is about the list.
+        related = understood.intent in (last.intent, MORE_INTENT, FALLBACK_INTENT, None) or \
+            (short and understood.intent in CONTEXT_INTENTS)
         # The list just shown, else (after "what are your goals?" -> the office's aim) the list its follow-ups
         # offer: "the sixth one" can only mean a list.
         listed = last if last.items else next((self.content.entries[i] for i in last.followups
@@ -221,7 +231,6 @@ class Dialogue:
             item = pick(listed.items, mentioned_position(understood.text))
             if item:
                 return self.content.entries[item]
-        short = len(understood.text.split()) <= MENTION_WORDS
         if last.subject and (related or short) and OTHERS.search(understood.text):
             return self.content.find(last.intent, None)
         return None
@@ -282,7 +291,9 @@ class Dialogue:
         """"What about universities?", "what does it stand for?", "et quel mois ?", "non, je voulais dire le
         bureau": the subject it names, the office or IOM it names, else the conversation's topic."""
         text = understood.text or ""
-        if len(text.split()) > CONTEXT_WORDS or not (ELLIPSIS.match(text) or PRONOUN.search(text)):
+        words = [w for w in text.split() if any(c.isalnum() for c in w)]
+        if len(words) > CONTEXT_WORDS or not (ELLIPSIS.match(text) or PRONOUN.search(text)) \
+                or UNAVAILABLE_WORDS.search(text):
             return None
         subject, kind = subject_of(understood.entities), details.asked(text)
         unsure = understood.intent == FALLBACK_INTENT
@@ -295,6 +306,8 @@ class Dialogue:
             target = self.content.find("ask_iom")
         elif unsure or (kind is not None and details.has(last, kind)):
             target = last
+        elif understood.intent == HELP_INTENT and THIRD_PERSON.search(text):
+            target = last  # "what does it do?" after the office: the office, not "what can you do?"
         else:
             return None
         return self.checked(self.elliptical(target, understood), text) if target else None

@@ -73,7 +73,11 @@ def pick(items, position: Optional[int]):
 FILLER = {"the", "one", "ones", "please", "and", "what", "about", "tell", "me", "more", "on", "is", "that", "ok",
           "then", "so", "which", "le", "la", "les", "l", "et", "un", "une", "svp", "stp", "merci", "alors", "quel",
           "quelle", "est", "ce", "sur", "plus", "dites", "moi", "en", "m", "dis", "de", "du", "des",
-          "item", "number", "no", "numero", "numéro", "point", "option"}
+          "item", "number", "no", "numero", "numéro", "point", "option",
+          # "what's the second one about?", "le quatrième, c'est quoi ?", "explique-moi le cinquième point"
+          "s", "c", "quoi", "explain", "detail", "details", "can", "you", "it", "was", "it's", "what's",
+          "explique", "expliquez", "expliquer", "détaille", "détaillez", "détailler", "detailler", "peux", "pouvez",
+          "tu", "vous", "parle", "parlez", "concerne", "ça", "ca", "cela", "exactly", "exactement", "again"}
 
 
 def bare(text: str) -> bool:

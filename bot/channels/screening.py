@@ -26,6 +26,18 @@ from bot.answers.language import leading_request
 MAX_SENDER_CHARS = 255
 # Lone surrogates (U+D800-DFFF) and C0/C1 controls except \t and \n; \r\n and \r become \n first.
 UNWANTED_CHARACTERS = re.compile("[\ud800-\udfff\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# "Thanks! Is it part of the UN?", "Bonjour, quand le bureau a-t-il été créé ?": a greeting or a thank-you,
+# set off by punctuation, before a question. The NLU read the whole as "thanks" and the question went
+# unanswered; the question alone is what needs an answer.
+COURTESY = re.compile(
+    r"^\s*(?:(?:ok(?:ay)?|great|perfect|super|parfait|top|génial|genial)\s*[,!.]*\s*)?"
+    r"(?:thanks?(?: you)?(?: (?:so|very) much)?|thx|cheers|many thanks|merci(?: beaucoup| bien| bcp)?|"
+    r"hello|hi|hey|good (?:morning|afternoon|evening)|bonjour|bonsoir|salut|coucou|hallo)"
+    r"(?: (?:there|again|everyone|à tous|a tous))?\s*[!,.:;]+\s*", re.I)
+QUESTION_START = re.compile(
+    r"^(what|when|who|whom|why|how|where|which|is|are|was|were|does|do|did|can|could|would|will|tell|and|"
+    r"quel|quelle|quels|quelles|quand|qui|pourquoi|comment|où|ou|est-ce|et|combien|dis|dites|parle|"
+    r"parlez|pouvez|peux)\b", re.I)
 METADATA_KEYS = ("language", "page")  # what the widget sends and we use; other keys are dropped
 
 
@@ -111,7 +123,16 @@ def screen(text: str, content: Content, limit: int, language: str = DEFAULT_LANG
     if stripped.startswith(COMMAND_PREFIX) and not allowed_command(stripped, content):
         return Screened(text=WORD_JOINER + stripped)
     requested, question = leading_request(text)  # "In French please: who are the partners?"
-    return Screened(text=question, language=requested)
+    return Screened(text=without_courtesy(question), language=requested)
+
+
+def without_courtesy(text: str) -> str:
+    """The question after a leading "Thanks!" or "Bonjour," (COURTESY), else the text as it is."""
+    match = COURTESY.match(text)
+    rest = text[match.end():] if match else ""
+    if match and len(rest.split()) >= 3 and ("?" in rest or QUESTION_START.match(rest)):
+        return rest
+    return text
 
 
 PREVIEW_CHARS = 80

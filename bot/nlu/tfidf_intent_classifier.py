@@ -22,6 +22,7 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.office_name import collapse
 from bot.nlu.ranking import set_ranking
 from bot.nlu.sparse_text_model import SparseTextModel
 
@@ -31,7 +32,8 @@ SAVED_AS = "tfidf"
 
 def lemmas(message: Message) -> str:
     tokens = message.get(TOKENS_NAMES[TEXT]) or []
-    return " ".join((t.lemma or t.text).lower() for t in tokens) or (message.get(TEXT) or "").lower()
+    text = " ".join((t.lemma or t.text).lower() for t in tokens) or (message.get(TEXT) or "").lower()
+    return collapse(text)  # the office's long name as one word (bot/nlu/office_name.py)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
