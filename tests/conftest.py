@@ -22,6 +22,8 @@ from tests.support import (
     SCALE_REPLICAS,
     SLACK_SIGNING_SECRET,
     SLACK_TOKEN,
+    ChannelApp,
+    FakeRasa,
     RunningBot,
     SlackWebAPI,
     start_servers,
@@ -46,6 +48,18 @@ def slack_api() -> SlackWebAPI:
     api = SlackWebAPI()
     yield api
     api.server.shutdown()
+
+
+@pytest.fixture
+def slack(slack_api):
+    """(app, rasa): the Slack channel in-process, posting to the Web API stand-in."""
+    from bot.channels.slack import HardenedSlackInput
+    from bot.settings import Settings
+    rasa = FakeRasa()
+    config = Settings(slack_token=SLACK_TOKEN, slack_signing_secret=SLACK_SIGNING_SECRET, slack_api_url=slack_api.url)
+    app = ChannelApp([HardenedSlackInput.from_settings(config=config)], rasa)
+    yield app, rasa
+    app.close()
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,6 @@ from bot.channels.slack import HardenedSlackInput, SlackOutput, to_mrkdwn
 from bot.settings import Settings
 from tests.support import (
     SLACK_BOT_USER,
-    SLACK_SIGNING_SECRET,
     SLACK_TOKEN,
     ChannelApp,
     FakeRasa,
@@ -39,16 +38,6 @@ def dm_event(channel: str, text: str = "What is IOM?", user: str = "U1", **extra
 
 
 # ---------------------------------------------------------------------------------------------- in-process
-
-@pytest.fixture
-def slack(slack_api):
-    """(app, rasa): the Slack channel in-process, posting to the Web API stand-in."""
-    rasa = FakeRasa()
-    config = Settings(slack_token=SLACK_TOKEN, slack_signing_secret=SLACK_SIGNING_SECRET, slack_api_url=slack_api.url)
-    app = ChannelApp([HardenedSlackInput.from_settings(config=config)], rasa)
-    yield app, rasa
-    app.close()
-
 
 def post_event(app, event: dict, headers=None, sign=True, **signing):
     body = slack_event_body(event)

@@ -18,14 +18,10 @@ import requests
 
 from bot import servers
 from bot.answers.content_store import load_content
-from bot.channels.slack import HardenedSlackInput, quoted, to_mrkdwn
-from bot.settings import Settings
+from bot.channels.slack import quoted, to_mrkdwn
 from tests.support import (
     SLACK_BOT_USER,
-    SLACK_SIGNING_SECRET,
     SLACK_TOKEN,
-    ChannelApp,
-    FakeRasa,
     RunningBot,
     block_buttons,
     click_slack_button,
@@ -220,15 +216,6 @@ def test_without_an_escalation_channel_there_is_no_button_and_a_click_posts_noth
 
 
 # ---------------------------------------------------------------------------------------------- in-process
-
-@pytest.fixture
-def slack(slack_api):
-    rasa = FakeRasa()
-    config = Settings(slack_token=SLACK_TOKEN, slack_signing_secret=SLACK_SIGNING_SECRET, slack_api_url=slack_api.url)
-    app = ChannelApp([HardenedSlackInput.from_settings(config=config)], rasa)
-    yield app, rasa
-    app.close()
-
 
 def send_in_process(app, user: str, channel: str, text: str) -> None:
     from tests.support import slack_event_body, slack_signature

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -32,6 +32,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.nlu.encoder import DEFAULT_ENCODER, EncoderError, SentenceEncoder, load_encoder
 from bot.nlu.ranking import previous_ranking, set_ranking
 from bot.nlu.spelling import CORRECTED_TEXT_KEY
+from bot.nlu.stored_component import StoredComponent
 from bot.settings import ROOT
 
 log = logging.getLogger(__name__)
@@ -61,15 +62,14 @@ class EmbeddingCache:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
+class EmbeddingIntentClassifier(IntentClassifier, StoredComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"encoder": DEFAULT_ENCODER, "C": 100.0, "max_iter": 5000, "blend_with_previous": 0.5,
                 "skip_above": 1.01, "ranking_length": 10}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource) -> None:
-        self.config = {**self.get_default_config(), **config}
-        self._storage, self._resource = model_storage, resource
+        super().__init__(config, model_storage, resource)
         self.classes: List[str] = []
         self.coef: Optional[np.ndarray] = None
         self.intercept: Optional[np.ndarray] = None
@@ -80,11 +80,6 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
         if self._encoder is None:
             self._encoder = load_encoder(self.config["encoder"])
         return self._encoder
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "EmbeddingIntentClassifier":
-        return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         from sklearn.linear_model import LogisticRegression

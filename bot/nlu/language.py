@@ -21,20 +21,17 @@ import re
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text, Tuple
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.answers.content_store import DEFAULT_LANGUAGE, LANGUAGES
-from bot.nlu.sparse_text_model import SparseTextModel
+from bot.nlu.stored_component import SparseTextComponent
 from bot.protocol import LANGUAGE_KEY, DetectedLanguage
 
 log = logging.getLogger(__name__)
-SAVED_AS = "language"
 # The languages visitors write in that a general detector should choose among (EU languages of our visitors).
 DETECTED = ["en", "fr", "nl", "de", "es", "it", "pt", "pl"]
 MIN_LETTERS = 6  # fewer letters than this (after cleaning) never change the conversation's language
@@ -95,36 +92,21 @@ def example_language(message: Message) -> str:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
-class LanguageClassifier(GraphComponent):
+class LanguageClassifier(SparseTextComponent):
+    SAVED_AS = "language"
+    WITHOUT_MODEL = f"every message counts as {DEFAULT_LANGUAGE}"
+
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"C": 10.0, "word_ngrams": [1, 1], "char_ngrams": [1, 4], "max_iter": 2000}
-
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource) -> None:
-        self.config = {**self.get_default_config(), **config}
-        self._storage, self._resource = model_storage, resource
-        self.model: Optional[SparseTextModel] = None
-
-    def _new_model(self) -> SparseTextModel:
-        return SparseTextModel(self.config["word_ngrams"], self.config["char_ngrams"], self.config["C"],
-                               self.config["max_iter"])
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "LanguageClassifier":
-        return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(TEXT)]
         labels = [example_language(e) for e in examples]
         if len(set(labels)) < 2:
-            log.warning("LanguageClassifier: examples in fewer than 2 languages; every message counts as %s",
-                        DEFAULT_LANGUAGE)
+            log.warning("LanguageClassifier: examples in fewer than 2 languages; %s", self.WITHOUT_MODEL)
             return self._resource
-        self.model = self._new_model().fit([clean(e.get(TEXT)).lower() for e in examples], labels)
-        with self._storage.write_to(self._resource) as directory:
-            self.model.save(directory, SAVED_AS)
-        return self._resource
+        return self._fit_and_save([clean(e.get(TEXT)).lower() for e in examples], labels)
 
     def detect(self, text: str) -> DetectedLanguage:
         cleaned = clean(text)
@@ -145,15 +127,3 @@ class LanguageClassifier(GraphComponent):
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
-
-    @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "LanguageClassifier":
-        component = cls(config, model_storage, resource)
-        try:
-            with model_storage.read_from(resource) as directory:
-                component.model = component._new_model().load(directory, SAVED_AS)
-        except (ValueError, FileNotFoundError) as exc:
-            log.warning("LanguageClassifier: no trained model (%s); every message counts as %s", exc,
-                        DEFAULT_LANGUAGE)
-        return component

@@ -17,7 +17,7 @@ import json
 import logging
 from typing import Any, Dict, List, Optional, Text, Tuple
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -27,13 +27,15 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.stored_component import StoredComponent
+
 log = logging.getLogger(__name__)
 SAVED_AS = "vocabulary.json"
 CORRECTED_TEXT_KEY = "iom_corrected_text"  # not an output property: it stays out of the parse data
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
-class DomainSpellingCorrector(GraphComponent):
+class DomainSpellingCorrector(StoredComponent):
     @classmethod
     def required_components(cls) -> List[type]:
         return [Tokenizer]
@@ -45,15 +47,9 @@ class DomainSpellingCorrector(GraphComponent):
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  vocabulary: Optional[Dict[str, Tuple[str, int]]] = None) -> None:
-        self.config = {**self.get_default_config(), **config}
-        self._storage, self._resource = model_storage, resource
+        super().__init__(config, model_storage, resource)
         self.vocabulary: Dict[str, Tuple[str, int]] = vocabulary or {}  # word -> (lemma, count)
         self._index: Any = None
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "DomainSpellingCorrector":
-        return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         counts: Dict[str, List[Any]] = {}

@@ -9,12 +9,10 @@ was blended with DIET (98 questions, never trained on): DIET alone raw accuracy 
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text, Type
+from typing import Any, Dict, List, Text, Type
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.tokenizers.tokenizer import Tokenizer
@@ -24,10 +22,9 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.office_name import collapse
 from bot.nlu.ranking import set_ranking
-from bot.nlu.sparse_text_model import SparseTextModel
+from bot.nlu.stored_component import SparseTextComponent
 
 log = logging.getLogger(__name__)
-SAVED_AS = "tfidf"
 
 
 def lemmas(message: Message) -> str:
@@ -37,7 +34,10 @@ def lemmas(message: Message) -> str:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class TfidfIntentClassifier(IntentClassifier, GraphComponent):
+class TfidfIntentClassifier(IntentClassifier, SparseTextComponent):
+    SAVED_AS = "tfidf"
+    WITHOUT_MODEL = "intents come from earlier classifiers"
+
     @classmethod
     def required_components(cls) -> List[Type]:
         return [Tokenizer]
@@ -47,29 +47,12 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
         return {"C": 10.0, "word_ngrams": [1, 2], "char_ngrams": [2, 5], "max_iter": 2000, "ranking_length": 10,
                 "blend_with_previous": 0.0}
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource) -> None:
-        self.config = {**self.get_default_config(), **config}
-        self._storage, self._resource = model_storage, resource
-        self.model: Optional[SparseTextModel] = None
-
-    def _new_model(self) -> SparseTextModel:
-        return SparseTextModel(self.config["word_ngrams"], self.config["char_ngrams"], self.config["C"],
-                               self.config["max_iter"])
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "TfidfIntentClassifier":
-        return cls(config, model_storage, resource)
-
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
         if len({e.get(INTENT) for e in examples}) < 2:
             log.warning("TfidfIntentClassifier: fewer than 2 intents in the training data; not trained")
             return self._resource
-        self.model = self._new_model().fit([lemmas(e) for e in examples], [e.get(INTENT) for e in examples])
-        with self._storage.write_to(self._resource) as directory:
-            self.model.save(directory, SAVED_AS)
-        return self._resource
+        return self._fit_and_save([lemmas(e) for e in examples], [e.get(INTENT) for e in examples])
 
     def process(self, messages: List[Message]) -> List[Message]:
         if self.model is None:
@@ -83,14 +66,3 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         self.process(training_data.training_examples)
         return training_data
-
-    @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "TfidfIntentClassifier":
-        component = cls(config, model_storage, resource)
-        try:
-            with model_storage.read_from(resource) as directory:
-                component.model = component._new_model().load(directory, SAVED_AS)
-        except (ValueError, FileNotFoundError) as exc:  # trained without intents: nothing was saved
-            log.warning("TfidfIntentClassifier: no trained model (%s); intents come from earlier classifiers", exc)
-        return component
