@@ -472,3 +472,66 @@ def test_what_does_it_do_after_a_topic_is_about_the_topic_not_the_assistant():
     assert slot(events) == "office_role"
     message, events = run(tracker("help", confidence=0.9, text="what can you do?", last_entry="office_role"))
     assert message["text"] == CONTENT.message("help", "en")
+
+
+# ---------------------------------------------------------------------------------------------- issue 11, round 3
+
+@pytest.mark.parametrize("text", ["how?", "like what?", "on what exactly?", "liaison with whom exactly?", "pour qui ?",
+                                  "comment ça ?", "c'est quel genre de cadre ?", "what kind of support?"])
+def test_a_short_request_to_go_on_gives_more_on_the_topic(text):
+    message, events = run(tracker("nlu_fallback", 0.3, text=text, last_entry="office_role",
+                                  fallback=FallbackReason.LOW_CONFIDENCE))
+    assert message["text"] == CONTENT.entries["office_role"].more["en"] and slot(events) == "office_role"
+
+
+@pytest.mark.parametrize("intent,text", [("out_of_scope", "comment je peux faire un don ?"),
+                                         ("nlu_fallback", "how are you today?"),
+                                         ("ask_unavailable", "and for whom do the staff work?")])
+def test_a_question_that_only_starts_like_a_follow_up_is_not_taken_as_one(intent, text):
+    message, events = run(tracker(intent, 0.3, text=text, last_entry="office_role",
+                                  fallback=FallbackReason.LOW_CONFIDENCE if intent == "nlu_fallback" else None))
+    assert slot(events) is None and "more" not in message["turn"]["kind"]
+
+
+@pytest.mark.parametrize("text,position", [("et le 7", 7), ("le 9 ?", 9), ("3", 3)])
+def test_a_bare_number_after_a_list_is_that_item(text, position):
+    message, events = run(tracker("goodbye", 0.6, text=text, last_entry="priorities_overview"))
+    assert slot(events) == CONTENT.entries["priorities_overview"].items[position - 1]
+
+
+def test_when_the_nlu_hesitates_between_two_answers_to_two_questions_both_are_given():
+    ranking = [{"name": "ask_history", "confidence": 0.45}, {"name": "ask_history_why", "confidence": 0.4}]
+    messages, events = run_all(tracker("nlu_fallback", 0.4, text="when was it set up and why?", ranking=ranking,
+                                       fallback=FallbackReason.AMBIGUOUS))
+    assert [m["text"] for m in messages] == [CONTENT.entries["office_established"].answer["en"],
+                                             CONTENT.entries["office_context"].answer["en"]]
+    # One question the NLU hesitates on is still asked back ("did you mean").
+    messages, _ = run_all(tracker("nlu_fallback", 0.4, text="when was it set up?", ranking=ranking,
+                                  fallback=FallbackReason.AMBIGUOUS))
+    assert messages[0]["turn"]["kind"] == "did_you_mean"
+
+
+def test_an_unsure_question_naming_what_a_list_lists_gets_the_list():
+    ranking = [{"name": "ask_priorities", "confidence": 0.37}, {"name": "ask_projects", "confidence": 0.11}]
+    message, events = run(tracker("nlu_fallback", 0.4, text="What is the office working towards?", ranking=ranking,
+                                  fallback=FallbackReason.LOW_CONFIDENCE))
+    assert slot(events) == "priorities_overview"
+
+
+@pytest.mark.parametrize("text", ["what is the office's address?", "c'est quoi l'adresse du bureau ?",
+                                  "office phone number?", "where exactly is the office located?"])
+def test_an_address_or_phone_is_never_answered_with_the_topic(text):
+    message, events = run(tracker("ask_office_role", text=text))
+    assert message["turn"]["kind"] == "no_detail" and stated_facts([message]) == []
+
+
+def test_how_do_you_address_a_topic_is_not_a_question_about_an_address():
+    message, events = run(tracker("ask_priorities", text="how do you address mobility in crisis situations?",
+                                  entities=[{"entity": "subject", "value": "crisis"}]))
+    assert message["turn"]["kind"] == "answer"
+
+
+@pytest.mark.parametrize("intent", ["ask_iom", "nlu_fallback"])
+def test_what_does_that_acronym_stand_for_is_about_the_topic_whatever_the_nlu_says(intent):
+    message, events = run(tracker(intent, 0.6, text="what does that acronym stand for", last_entry="prio_avrr"))
+    assert slot(events) == "prio_avrr" and "Assisted Voluntary Return" in message["text"]

@@ -4,9 +4,10 @@
 what EURCAP is, not when it started. Answering with it anyway would look like an answer to the question. So
 before answering, the dialogue checks the kind of detail asked for (a date, a count, an amount, names, a
 person) against the entry's own text: a date needs a year or a month in it, a count a number or a whole
-list, names a list, and no entry gives an amount or names a person. When the detail is missing, the visitor
-is told so and offered what the entry does say (bot/answers/dialogue.py `no_detail`), never a guess. The
-checks read the content, so content that gains dates or figures is answered without code changes.
+list, names a list, and no entry gives an amount, names a person or gives an address. When the detail is
+missing, the visitor is told so and offered what the entry does say (bot/answers/dialogue.py `no_detail`),
+never a guess. The checks read the content, so content that gains dates or figures is answered without code
+changes.
 
 Question words are matched in English and French (the languages we answer in) and the other EU languages
 the NLU understands; a kind not recognised simply means no check.
@@ -26,6 +27,7 @@ class Detail(str, Enum):
     AMOUNT = "amount"
     NAMES = "names"
     PERSON = "person"
+    ADDRESS = "address"
 
 
 ASKED = {
@@ -49,6 +51,11 @@ ASKED = {
         r"qui (dirige|g[èe]re|pr[ée]side|est (à|a) la t[êe]te|"
         r"est (le|la) (responsable|directeur|directrice|chef|cheffe)))\b",
         re.I),
+    # "what's the office's address?", "c'est quoi l'adresse ?", "phone number?"
+    Detail.ADDRESS: re.compile(
+        r"(\b(the|your|its|their|postal|street|office|mailing|physical|an?)|['’]s) address(es)?\b|"
+        r"\baddress( of\b|\W*$)|\b(adresse|adres|postal|street|rue|phone|telephone|t[ée]l[ée]phone|gsm|e-?mail|"
+        r"courriel|opening hours|office hours|horaires|heures d['’]ouverture|located|situ[ée])\b", re.I),
     # "when" opens the question or asks about an event ("when was…"), not "what do you do when it comes to…"
     Detail.WHEN: re.compile(
         r"(^\W*((and|so|but|ok|then|et|alors|mais)\W+)*(when|quand)\b|"
@@ -76,7 +83,7 @@ ASKED = {
         r"exatamente|dok[lł]adnie)\b", re.I),
 }
 # Checked in this order: "how many euros" is an amount, "since when, exactly" a date.
-ORDER = (Detail.AMOUNT, Detail.PERSON, Detail.WHEN, Detail.COUNT, Detail.NAMES)
+ORDER = (Detail.AMOUNT, Detail.PERSON, Detail.ADDRESS, Detail.WHEN, Detail.COUNT, Detail.NAMES)
 YEAR_OR_MONTH = re.compile(r"\b(1[89]\d\d|20\d\d|january|february|march|april|june|july|august|september|"
                            r"october|november|december)\b", re.I)
 NUMBER = re.compile(r"\b\d+\b")
@@ -96,7 +103,7 @@ def has(entry: Entry, kind: Detail) -> bool:
         return entry.countable or bool(NUMBER.search(text))  # "such as…" examples are not a count
     if kind is Detail.NAMES:
         return bool(entry.items)
-    return False  # amounts and people: the content has no figures of money and no names of staff
+    return False  # amounts, people, addresses: the content has no money figures, staff names or contact details
 
 
 def missing(entry: Entry, text: str, known_years: Collection[str] = ()) -> Optional[Detail]:

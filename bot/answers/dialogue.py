@@ -58,6 +58,25 @@ UNAVAILABLE_WORDS = re.compile(
 # a detail the topic gives ("et quel mois ?").
 CONTEXT_WORDS = 12  # words, punctuation aside: "et elle est présente dans combien de pays à peu près ?" is 11
 HELP_INTENT = "help"
+# Two questions joined ("when was it set up and why?", "quand et pourquoi ?"): when the NLU hesitates between
+# two answers, the message asked for both.
+BOTH = re.compile(r"\b(and|et|&)\b", re.I)
+# "How?", "like what?", "on what exactly?", "liaison with whom?", "pour qui ?", "c'est quel genre de cadre ?":
+# a short question that only asks to go on about what was just said, when the NLU places it nowhere.
+ELABORATE = re.compile(
+    r"^\W*((and|so|but|ok|okay|et|alors|mais|ah|hm+)\W+)*(c['’]est\s+)?("
+    # the whole message: "how?", "like what?", "on what exactly?", "comment ça ?", "pour qui ?"
+    r"(how( so| come)?|in what (way|sense)|like what|such as|for (example|instance)|e\.?g|meaning|what do you mean|"
+    r"what does (that|this|it) mean|what for|(on|about|with|for|to|towards?) (what|whom|who)|"
+    r"how do(es)? (it|they|you) do (it|that)|comment( [çc]a| cela| donc)?|c['’]est[- ][àa][- ]dire|par exemple|"
+    r"(pour|avec|sur|de|à|a|envers) (qui|quoi)|en quoi|dans quel sens|[àa] savoir)"
+    r"(\W+(exactly|precisely|then|exactement|pr[ée]cis[ée]ment|alors|donc))?\W*$|"
+    # "what kind of support?", "c'est quel genre de cadre ?"
+    r"(what|which) (kind|sort|type)s? of \w+( \w+)?\W*$|quel(le)?s? (genre|type|sorte) d(e |['’])\w+\W*$)|"
+    r"\b(with|for|to) whom\b|\b(avec|pour|envers) qui\W*$", re.I)
+ELABORATE_WORDS = 7
+STANDS_FOR = re.compile(r"\b(stands? for|acronym|abbreviation|short for|veut dire|signifie|sigle|acronyme|"
+                        r"abr[ée]viation)\b", re.I)
 CONTEXT_INTENTS = {FALLBACK_INTENT, "out_of_scope", "ask_unavailable", HELP_INTENT}
 THIRD_PERSON = re.compile(r"\b(it|its|they|their|il|elle|ils|elles)\b", re.I)
 # Intents under which "the third partner" is looked up in the lists without the NLU's help.
@@ -206,8 +225,15 @@ class Dialogue:
                 entry = content.find(candidate["name"], subject) if candidate["name"] in about_subjects else None
                 if entry:
                     return self.checked(entry, understood.text)
+        top = content.find(ranked[0]["name"]) if ranked and ranked[0]["name"] not in REFUSALS else None
+        if top is not None and top.item_words and top.item_words.search(understood.text or ""):
+            return self.checked(top, understood.text)  # unsure phrasing, but it names what the list lists
         if fallback and fallback.reason is FallbackReason.AMBIGUOUS and len(candidates) == 2:
             entries = [content.find(c["name"], subject) for c in candidates]
+            if entries[0] and entries[1] and entries[0].id != entries[1].id and BOTH.search(understood.text or ""):
+                both = self.answer(entries[1])  # "when was it set up and why?": the two answers it hesitated on
+                both.preface = entries[0].answer[self.language]
+                return both
             if entries[0] and entries[1] and entries[0].id != entries[1].id:
                 return Reply(content.message("did_you_mean", self.language),
                              content.buttons((entries[0].id, entries[1].id), self.language), None,
@@ -259,6 +285,12 @@ class Dialogue:
             if intent in POSITIONAL_INTENTS | content.subject_intents and not subject_of(understood.entities) else None
         if named is not None:
             return self.answer(named)
+        text = understood.text or ""
+        if last and last.subject and STANDS_FOR.search(text) and PRONOUN.search(text) \
+                and not subject_of(understood.entities):
+            return self.checked(last, text)  # "what does that acronym stand for?" after AVRR
+        if last and intent in CONTEXT_INTENTS and self.elaborating(understood):
+            return self.more(last)
         if last and intent in CONTEXT_INTENTS:
             rescued = self.contextual(understood, last)
             if rescued is not None:
@@ -286,6 +318,14 @@ class Dialogue:
         if item:
             return self.answer(content.entries[item])  # "what is the third result?"
         return self.checked(self.elliptical(entry, understood), text)
+
+    @staticmethod
+    def elaborating(understood: Understood) -> bool:
+        """"How?", "for whom?", "quel genre de cadre ?": go on about the topic (no subject, no detail asked)."""
+        text = understood.text or ""
+        return len(text.split()) <= ELABORATE_WORDS and bool(ELABORATE.search(text)) \
+            and not subject_of(understood.entities) and details.asked(text) is None \
+            and not UNAVAILABLE_WORDS.search(text)
 
     def contextual(self, understood: Understood, last: Entry) -> Optional[Reply]:
         """"What about universities?", "what does it stand for?", "et quel mois ?", "non, je voulais dire le

@@ -33,6 +33,7 @@ CARDINALS = {"one", "two", "three", "four", "five", "six", "seven", "eight", "ni
 POSITION_WORDS = r"(?:number|no\.?|n°|#|item|point|option|numero|numéro|num)"
 NUMBERED = re.compile(rf"(?:{POSITION_WORDS}\s*)(\d{{1,2}}|[a-zéè]+)\b", re.I)
 SUFFIXED = re.compile(r"\b(\d{1,2})\s*(?:st|nd|rd|th|er|re|ère|e|ème|eme)\b", re.I)
+BARE_NUMBER = re.compile(r"(?<![\w.,])(\d{1,2})(?![\w.,]\d?)")
 WORD = re.compile(r"[a-zàâçéèêëîïôûùüÿœ]+", re.I)
 MAX_WORDS = 12  # a mention is a short reply; a long question naming "the first" is about something else
 
@@ -52,8 +53,9 @@ def mentioned_position(text: str) -> Optional[int]:
     suffixed = SUFFIXED.search(text)
     if suffixed:
         return int(suffixed.group(1))
-    if text.strip().isdigit() and len(text.strip()) <= 2:  # the whole message is "3"
-        return int(text.strip())
+    digits = BARE_NUMBER.findall(text)
+    if len(digits) == 1 and bare(BARE_NUMBER.sub(" ", text)):  # "3", "et le 7 ?", "the 2 please"
+        return int(digits[0])
     for word in words:
         if word in ORDINAL_WORDS and word not in CARDINALS:
             return ORDINAL_WORDS[word]
@@ -73,7 +75,7 @@ def pick(items, position: Optional[int]):
 FILLER = {"the", "one", "ones", "please", "and", "what", "about", "tell", "me", "more", "on", "is", "that", "ok",
           "then", "so", "which", "le", "la", "les", "l", "et", "un", "une", "svp", "stp", "merci", "alors", "quel",
           "quelle", "est", "ce", "sur", "plus", "dites", "moi", "en", "m", "dis", "de", "du", "des",
-          "item", "number", "no", "numero", "numéro", "point", "option",
+          "item", "number", "no", "numero", "numéro", "point", "option", "pls", "plz", "thx", "thanks",
           # "what's the second one about?", "le quatrième, c'est quoi ?", "explique-moi le cinquième point"
           "s", "c", "quoi", "explain", "detail", "details", "can", "you", "it", "was", "it's", "what's",
           "explique", "expliquez", "expliquer", "détaille", "détaillez", "détailler", "detailler", "peux", "pouvez",

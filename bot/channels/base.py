@@ -31,6 +31,7 @@ from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 
 from bot import rasa_patches
 from bot.answers.content_store import DEFAULT_LANGUAGE, ContentStore, shared_store
+from bot.channels import compound
 from bot.channels.limits import RateLimiter, TurnQueue
 from bot.channels.screening import clean_text, preview, screen, sender_problem
 from bot.channels.signing import Signer
@@ -85,6 +86,23 @@ class FaqChannel(InputChannel):
 
     _settings: Optional[Settings] = None
     _content: Optional[ContentStore] = None
+    _app: Any = None  # the Sanic app serving the channel, once started: its `ctx.agent` parses text
+
+    def bind(self, app: Any) -> None:
+        """Called by the channel's routes with the Sanic app serving them: its `ctx.agent` parses text."""
+        self._app = app
+
+    async def parse(self, text: str) -> Dict[str, Any]:
+        """The NLU's reading of `text` alone (no turn, nothing stored); an empty one when there is no agent."""
+        agent = getattr(getattr(self._app, "ctx", None), "agent", None)
+        parse_message = getattr(agent, "parse_message", None)
+        if parse_message is None:
+            return {}
+        try:
+            return await parse_message(text)
+        except Exception:  # noqa: BLE001 - a model still loading: answer the message whole
+            log.warning("could not parse a part of a message", exc_info=True)
+            return {}
 
     def configure(self, config: Optional[Settings] = None, content: Optional[ContentStore] = None) -> "FaqChannel":
         self._settings, self._content = config, content
@@ -154,8 +172,13 @@ class FaqChannel(InputChannel):
                 return Refused(1, "too many messages waiting for an answer in this conversation")
             if screened.language:  # the request goes to the action as metadata, the question to the NLU
                 metadata = {**(metadata or {}), REQUESTED_LANGUAGE_KEY: screened.language}
-            message = UserMessage(screened.text, output, conversation, input_channel=self.name(), metadata=metadata)
-            await self._run_turn(on_new_message, message, output, text)
+            # Two questions in one message are answered as two turns (bot/channels/compound.py).
+            question = screened.text or ""
+            pieces = [question] if screened.language else \
+                await compound.split(question, self.parse, self.content.get())
+            for piece in pieces:
+                message = UserMessage(piece, output, conversation, input_channel=self.name(), metadata=metadata)
+                await self._run_turn(on_new_message, message, output, text if len(pieces) == 1 else piece)
         return None
 
     async def send_refusal(self, output: OutputChannel, recipient: str) -> None:
@@ -165,7 +188,7 @@ class FaqChannel(InputChannel):
 
     async def _run_turn(self, on_new_message: OnNewMessage, message: UserMessage, output: RecordingOutput,
                         original_text: str) -> None:
-        started = time.perf_counter()
+        started, replies_before = time.perf_counter(), output.replies
         failure: Optional[TurnFailure] = None
         detail = ""
         try:
@@ -177,10 +200,10 @@ class FaqChannel(InputChannel):
         except Exception as exc:  # noqa: BLE001 - the user must get an answer whatever broke
             failure, detail = TurnFailure.ERROR, f"{type(exc).__name__}: {exc}"
             log.exception("turn failed")
-        if failure is None and output.replies == 0:
+        if failure is None and output.replies == replies_before:
             failure = TurnFailure.NO_REPLY
         sender = self.hashed(message.sender_id)
-        if failure is TurnFailure.STORE_UNAVAILABLE and output.replies:
+        if failure is TurnFailure.STORE_UNAVAILABLE and output.replies > replies_before:
             # The answer went out but could not be saved: keep it, and say so loudly in the log.
             log.error("turn answered but NOT SAVED for sender %s: %s (%s)", sender, failure.value, detail)
         elif failure:

@@ -66,6 +66,7 @@ class HardenedRestInput(FaqChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            self.bind(request.app)
             try:
                 body = parse_body(request.body, self.settings.max_metadata_bytes)
             except BadRequest as exc:

@@ -230,6 +230,7 @@ class HardenedSlackInput(FaqChannel, SlackInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request):
+            self.bind(request.app)
             if not self.settings.slack_enabled:
                 return response.text("Slack is not configured on this server", status=HTTPStatus.SERVICE_UNAVAILABLE)
             if not self.is_request_from_slack_authentic(request):

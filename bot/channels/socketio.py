@@ -82,6 +82,8 @@ class HardenedSocketIOInput(FaqChannel, SocketIOInput):
         @sio.on("connect", namespace=self.namespace)
         async def connect(sid: Text, environ: Dict, auth: Optional[Dict]) -> bool:
             request = environ.get("sanic.request")
+            if request is not None:
+                self.bind(request.app)
             client = (request.remote_addr or request.ip) if request is not None else None
             await sio.save_session(sid, {CLIENT_KEY: client}, namespace=self.namespace)
             return True

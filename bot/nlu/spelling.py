@@ -9,7 +9,8 @@ sentence encoder reads. The visitor's own text (what the tracker stores and the 
 
 The lookup is symspellpy's (the SymSpell symmetric-delete algorithm: a vocabulary of a few thousand words
 answers in microseconds). Short words are never corrected: "bank" is not a typo of "back". The vocabulary
-is saved as JSON; nothing executable is stored.
+is saved as JSON; nothing executable is stored. Staff abbreviations ("nb of MS?", "which RO?") and text-speak
+("wat r ur goals") are read as the words they stand for (`ABBREVIATIONS`, `TEXTSPEAK`).
 """
 from __future__ import annotations
 
@@ -32,6 +33,14 @@ from bot.nlu.stored_component import StoredComponent
 log = logging.getLogger(__name__)
 SAVED_AS = "vocabulary.json"
 CORRECTED_TEXT_KEY = "iom_corrected_text"  # not an output property: it stays out of the parse data
+# IOM staff jargon (Slack), read as the words it stands for. Upper case only: "Ms" and "co" are other words.
+ABBREVIATIONS = {"MS": ("member states", "member state"), "RO": ("regional office", "regional office"),
+                 "CO": ("country office", "country office"), "GO": ("global office", "global office"),
+                 "HQ": ("headquarters", "headquarters"), "DG": ("Director General", "director general")}
+# Text-speak, in any case ("wat r ur goals"); too short for the typo lookup. None of these is a French word.
+TEXTSPEAK = {"r": "are", "ur": "your", "u": "you", "wat": "what", "wen": "when", "wht": "what", "pls": "please",
+             "plz": "please", "thx": "thanks", "abt": "about", "b4": "before", "ppl": "people", "coz": "because",
+             "cuz": "because", "bcoz": "because", "govt": "government"}
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
@@ -86,6 +95,13 @@ class DomainSpellingCorrector(StoredComponent):
             self._index = index
         return self._index
 
+    def expansion(self, word: str) -> Optional[Tuple[str, str]]:
+        """The words and lemmas a staff abbreviation stands for, or None."""
+        if word in ABBREVIATIONS:
+            return ABBREVIATIONS[word]
+        spoken = TEXTSPEAK.get(word.lower())
+        return (spoken, self.vocabulary.get(spoken, (spoken, 0))[0]) if spoken else None  # "are" -> lemma "be"
+
     def correction(self, word: str) -> Optional[str]:
         """The known word `word` is a typo of, or None."""
         from symspellpy import Verbosity
@@ -103,12 +119,13 @@ class DomainSpellingCorrector(StoredComponent):
             text = message.get(TEXT) or ""
             pieces, end = [], 0
             for token in message.get(TOKENS_NAMES[TEXT]) or []:
-                corrected = self.correction(token.text)
+                expanded = self.expansion(text[token.start:token.end])  # the visitor's case: tokens are lower
+                corrected = expanded[0] if expanded else self.correction(token.text)
                 if corrected is None:
                     continue
                 pieces += [text[end:token.start], corrected]
                 end = token.end
-                token.text, token.lemma = corrected, self.vocabulary[corrected][0]
+                token.text, token.lemma = corrected, expanded[1] if expanded else self.vocabulary[corrected][0]
             if pieces:
                 message.set(CORRECTED_TEXT_KEY, "".join(pieces) + text[end:])
         return messages

@@ -1,0 +1,92 @@
+"""Two questions in one message (bot/channels/compound.py): where a message is cut, when it is answered as
+consecutive turns, and that a channel then runs one turn per question. The live bot's answers to such
+messages are checked in tests/test_integration.py."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.answers.content_store import load_content
+from bot.channels import compound
+from bot.channels.rest import HardenedRestInput
+from bot.settings import Settings
+from tests.support import ChannelApp, FakeRasa, new_sender
+
+CONTENT = load_content()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("who are your partners and what are your priorities?", ["who are your partners", "what are your priorities?"]),
+    ("What is IOM? Who are your partners?", ["What is IOM", "Who are your partners?"]),
+    ("l'OIM a été créée quand, et la liaison avec l'UE date de quand ?",
+     ["l'OIM a été créée quand", "la liaison avec l'UE date de quand ?"]),
+    ("what's EURCAP and who hosts it; how many member states does IOM have",
+     ["what's EURCAP", "who hosts it", "how many member states does IOM have"]),
+])
+def test_a_second_question_is_cut_off(text, expected):
+    assert compound.parts(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "when was it set up and why?",  # "why?" alone cannot be placed: the NLU reads the whole
+    "do you work on AVRR and on climate migration?",  # one question about two things
+    "policy development and programme implementation",
+    "quand et pourquoi la liaison a-t-elle été mise en place ?",
+    "Thanks! What is EURCAP?",
+    "what is the role of the office in Brussels",
+    "",
+])
+def test_one_question_stays_whole(text):
+    assert compound.parts(text) == [text]
+
+
+def parser(readings):
+    async def parse(text):
+        intent, subject = readings[text]
+        entities = [{"entity": "subject", "value": subject}] if subject else []
+        return {"intent": {"name": intent, "confidence": 0.9}, "entities": entities}
+    return parse
+
+
+def split(text, readings):
+    return asyncio.run(compound.split(text, parser(readings), CONTENT))
+
+
+def test_parts_about_different_entries_are_answered_one_after_the_other():
+    readings = {"what's EURCAP": ("ask_projects", "eurcap"), "who are your partners?": ("ask_partners", None)}
+    assert split("what's EURCAP and who are your partners?", readings) == list(readings)
+
+
+@pytest.mark.parametrize("second", [("nlu_fallback", None), ("out_of_scope", None), ("greet", None),
+                                    ("ask_projects", "eurcap")])
+def test_a_part_the_nlu_cannot_place_or_the_same_entry_keeps_the_message_whole(second):
+    text = "what's EURCAP and what is that readmission facility?"
+    readings = {"what's EURCAP": ("ask_projects", "eurcap"), "what is that readmission facility?": second}
+    assert split(text, readings) == [text]
+
+
+def test_without_a_parser_nothing_is_split():
+    text = "what's EURCAP and who are your partners?"
+    assert asyncio.run(compound.split(text, None, CONTENT)) == [text]
+
+
+def test_the_rest_channel_runs_one_turn_per_question_and_returns_every_reply():
+    rasa = FakeRasa()
+    channel = HardenedRestInput().configure(Settings().replace(client_messages_per_minute=0,
+                                                               conversation_messages_per_minute=0))
+    app = ChannelApp([channel], rasa)
+    try:
+        app.app.ctx.agent.parse_message = parser({"what's EURCAP": ("ask_projects", "eurcap"),
+                                                  "who are your partners?": ("ask_partners", None)})
+        sender = new_sender()
+        response = app.post("/webhooks/rest/webhook",
+                            json={"sender": sender, "message": "what's EURCAP and who are your partners?"})
+        assert response.status_code == 200
+        assert [m["text"] for m in response.json()] == ["echo: what's EURCAP", "echo: who are your partners?"]
+        assert [m.sender_id for m in rasa.received] == [f"rest:{sender}"] * 2
+        # A message that is not two questions is one turn, as typed.
+        app.post("/webhooks/rest/webhook", json={"sender": sender, "message": "when was it set up and why?"})
+        assert rasa.received[-1].text == "when was it set up and why?" and len(rasa.received) == 3
+    finally:
+        app.close()
