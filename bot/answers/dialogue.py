@@ -230,11 +230,11 @@ class Dialogue:
             return self.checked(top, understood.text)  # unsure phrasing, but it names what the list lists
         if fallback and fallback.reason is FallbackReason.AMBIGUOUS and len(candidates) == 2:
             entries = [content.find(c["name"], subject) for c in candidates]
-            if entries[0] and entries[1] and entries[0].id != entries[1].id and BOTH.search(understood.text or ""):
-                both = self.answer(entries[1])  # "when was it set up and why?": the two answers it hesitated on
-                both.preface = entries[0].answer[self.language]
-                return both
             if entries[0] and entries[1] and entries[0].id != entries[1].id:
+                if BOTH.search(understood.text or ""):  # "when was it set up and why?": both answers
+                    both = self.answer(entries[1])
+                    both.preface = entries[0].answer[self.language]
+                    return both
                 return Reply(content.message("did_you_mean", self.language),
                              content.buttons((entries[0].id, entries[1].id), self.language), None,
                              ReplyKind.DID_YOU_MEAN)
@@ -306,7 +306,6 @@ class Dialogue:
         subject = subject_of(understood.entities)
         if intent == MORE_INTENT and not subject:
             return self.more(last)
-        text = understood.text or ""
         if last and not subject and not OFFICE_WORDS.search(text):
             intent = CONTEXT_REDIRECTS.get((intent or "", last.intent or ""), intent)
             if last.subject and PRONOUN.search(text) and details.missing(last, text, content.years):

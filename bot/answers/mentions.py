@@ -33,7 +33,7 @@ CARDINALS = {"one", "two", "three", "four", "five", "six", "seven", "eight", "ni
 POSITION_WORDS = r"(?:number|no\.?|n°|#|item|point|option|numero|numéro|num)"
 NUMBERED = re.compile(rf"(?:{POSITION_WORDS}\s*)(\d{{1,2}}|[a-zéè]+)\b", re.I)
 SUFFIXED = re.compile(r"\b(\d{1,2})\s*(?:st|nd|rd|th|er|re|ère|e|ème|eme)\b", re.I)
-BARE_NUMBER = re.compile(r"(?<![\w.,])(\d{1,2})(?![\w.,]\d?)")
+BARE_NUMBER = re.compile(r"(?<![\w.,])(\d{1,2})(?![\w.,])")  # not part of "2011", "1.5", "2,000"
 WORD = re.compile(r"[a-zàâçéèêëîïôûùüÿœ]+", re.I)
 MAX_WORDS = 12  # a mention is a short reply; a long question naming "the first" is about something else
 

@@ -16,13 +16,12 @@ import re
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from bot.answers.content_store import Content
-from bot.answers.dialogue import subject_of
+from bot.answers.dialogue import FALLBACK_INTENT, subject_of
 
 Parse = Callable[[str], Awaitable[Dict[str, Any]]]
 
 MAX_PARTS = 3
 MIN_WORDS = 2  # "why?" alone is a follow-up, not a question the NLU can place
-FALLBACK_INTENT = "nlu_fallback"
 
 QUESTION_WORDS = (
     r"what(?:['’]?s)?|whats|when|who(?:m|se)?|why|how|which|where|is|are|was|were|does|do|did|has|have|can|could|"
