@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.answers.content_store import CONTENT_DIR, ContentError, load_content
+from bot.channels.compound import parts
 from bot.channels.screening import WORD_JOINER, BadMetadata, allowed_command, clean_metadata, screen, sender_problem
 from bot.settings import Settings
 from tests.support import page_origin, socketio_client
@@ -115,7 +116,27 @@ def test_screen_always_decides(text):
     assert (result.text is None) != (result.reply is None)
     if result.text is not None:
         assert not result.text.strip().startswith("/") or allowed_command(result.text.strip(), CONTENT)
-        assert result.text in (text, WORD_JOINER + text.strip())
+        assert result.text in (" ".join(text.split()), WORD_JOINER + text.strip())
+
+
+LIMIT = Settings().max_message_chars
+# Texts of the longest length a client may send, built to make a regular expression backtrack: runs of
+# spaces took compound.CUT a minute, and LEADING_REQUEST half a second, before screen() collapsed them.
+BACKTRACKING_BAIT = [" " * (LIMIT - 1) + "?", " \n\t" * (LIMIT // 3), ", " * (LIMIT // 2), "? " * (LIMIT // 2),
+                     "and " * (LIMIT // 4), " et" * (LIMIT // 3), "what is " * (LIMIT // 8), "a" * LIMIT,
+                     "thanks " + " " * (LIMIT - 20) + "in French", "- " * (LIMIT // 2), "!" * LIMIT]
+
+
+@pytest.mark.parametrize("text", BACKTRACKING_BAIT, ids=range(len(BACKTRACKING_BAIT)))
+def test_no_text_a_client_may_send_stalls_the_text_checks(text):
+    """One turn's text checks run on the server's event loop: seconds there stall every conversation. The
+    bound is a hundred times what these take (a few ms), so it fails only on backtracking, not on a slow day."""
+    started = time.perf_counter()
+    result = screen(text, CONTENT, LIMIT)
+    if result.text is not None:
+        assert "  " not in result.text
+        parts(result.text)
+    assert time.perf_counter() - started < 1.0
 
 
 def test_socketio_any_payload_keeps_the_server_answering(bot):

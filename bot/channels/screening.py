@@ -3,7 +3,8 @@
 - conversation ids: 1-255 printable characters that encode as UTF-8 (Rasa's `sender_id` column is
   VARCHAR(255); NUL, lone surrogates or control characters made SQLite and PostgreSQL raise errors that
   Rasa treats as fatal), else `sender_problem()` says what is wrong and the channel refuses the request;
-- text: lone surrogates and control characters other than newline and tab are removed (`clean_text`);
+- text: lone surrogates and control characters other than newline and tab are removed (`clean_text`), and
+  what reaches Rasa has single spaces (`screen`);
 - metadata: only the keys we use (`language`, `page`), short strings, at most `MAX_METADATA_BYTES`;
 - empty or whitespace-only text gets a polite prompt, and text over the length cap a polite "too long"
   reply, both without running NLU;
@@ -122,7 +123,9 @@ def screen(text: str, content: Content, limit: int, language: str = DEFAULT_LANG
         return Screened(reply=content.message("empty_message", language))
     if stripped.startswith(COMMAND_PREFIX) and not allowed_command(stripped, content):
         return Screened(text=WORD_JOINER + stripped)
-    requested, question = leading_request(text)  # "In French please: who are the partners?"
+    # Runs of whitespace become one space: nothing downstream reads them, and several patterns there
+    # (LEADING_REQUEST, COURTESY, compound.CUT) backtrack for seconds over a long run of spaces otherwise.
+    requested, question = leading_request(" ".join(stripped.split()))  # "In French please: who are…?"
     return Screened(text=without_courtesy(question), language=requested)
 
 
