@@ -535,3 +535,92 @@ def test_how_do_you_address_a_topic_is_not_a_question_about_an_address():
 def test_what_does_that_acronym_stand_for_is_about_the_topic_whatever_the_nlu_says(intent):
     message, events = run(tracker(intent, 0.6, text="what does that acronym stand for", last_entry="prio_avrr"))
     assert slot(events) == "prio_avrr" and "Assisted Voluntary Return" in message["text"]
+
+
+# ---------------------------------------------------------------------------------------------- round 4
+
+@pytest.mark.parametrize("text, item", [
+    ("What does the office say about solidarity with affected populations?", "prio_protection_space"),
+    ("et la solidarité avec les pays d'accueil ?", "prio_protection_space"),
+    ("any work on social cohesion and inclusion?", "prio_inclusion"),
+])
+def test_a_list_question_naming_one_item_by_its_own_words_gets_that_item(text, item):
+    message, events = run(tracker("ask_priorities", text=text))
+    assert slot(events) == item
+
+
+@pytest.mark.parametrize("text", ["what are your priorities for Europe?", "what are your priorities on migration?"])
+def test_general_words_never_pick_an_item(text):
+    message, events = run(tracker("ask_priorities", text=text))
+    assert slot(events) == "priorities_overview"
+
+
+def test_another_item_named_after_one_item_and_it_stays_on_the_topic():
+    _, events = run(tracker("ask_priorities", text="and the solidarity one?", last_entry="prio_crisis"))
+    assert slot(events) == "prio_protection_space"
+    # "so it's an election thing?" after EURCAP is about EURCAP, not the Election Support Unit.
+    _, events = run(tracker("ask_projects", text="so it's an election thing?", last_entry="project_eurcap"))
+    assert slot(events) != "project_elections"
+
+
+@pytest.mark.parametrize("text", ["Is Belgium one of IOM's member states?", "La Belgique est-elle membre de l'OIM ?",
+                                  "How many IOM offices are there in Africa?", "In what year did IOM join the UN?",
+                                  "What was IOM called when it was first created?", "In which city was IOM founded?",
+                                  "Which countries joined IOM most recently?"])
+def test_a_place_or_event_the_content_never_names_is_not_answered_with_iom(text):
+    message, _ = run(tracker("ask_iom", text=text))
+    assert message["turn"]["kind"] == "no_detail" and stated_facts([message]) == []
+
+
+@pytest.mark.parametrize("text", ["When was IOM founded?", "How long has IOM been around?",
+                                  "what does IOM do in Europe?", "IOM in the world?",
+                                  "I work for an NGO in Africa. When was IOM founded?"])
+def test_dates_it_gives_and_places_it_names_are_still_answered(text):
+    message, _ = run(tracker("ask_iom", text=text))
+    assert message["turn"]["kind"] == "answer"
+
+
+def test_a_region_is_answered_by_an_entry_that_speaks_of_the_whole_world():
+    message, _ = run(tracker("ask_office_support", text="does the office support IOM offices in Africa?"))
+    assert message["turn"]["kind"] == "answer"
+
+
+@pytest.mark.parametrize("intent, text", [
+    ("ask_partners", "how could my NGO become a partner? is there an application form?"),
+    ("ask_partners", "Existe-t-il un appel à partenariats en cours ?"),
+    ("ask_projects", "who do I ping for EURCAP"),
+    ("ask_history", "What was the exact day in September 2011 when the liaison was established?"),
+])
+def test_procedures_contacts_and_exact_days_are_details_the_content_lacks(intent, text):
+    message, _ = run(tracker(intent, text=text))
+    assert message["turn"]["kind"] == "no_detail"
+
+
+@pytest.mark.parametrize("text", ["what are your goals", "quels sont vos objectifs ?"])
+def test_goals_in_the_plural_get_the_aim_and_then_the_results(text):
+    messages, events = run_all(tracker("ask_office_aim", text=text))
+    assert len(messages) == 2 and slot(events) == "priorities_overview"
+    assert "forefront" in messages[0]["text"] or "premier plan" in messages[0]["text"]
+    # the aim in the singular is the aim alone
+    message, events = run(tracker("ask_office_aim", text="what is the office's aim?"))
+    assert slot(events) == "office_aim"
+
+
+@pytest.mark.parametrize("text", ["why?", "pourquoi ?"])
+def test_why_alone_after_one_result_goes_on_about_that_result(text):
+    messages, events = run_all(tracker("ask_history_why", text=text, last_entry="prio_integrated_return"))
+    assert messages[-1]["turn"]["kind"] == "more" and slot(events) == "prio_integrated_return"
+
+
+def test_a_pronoun_follow_up_classified_as_the_list_stays_on_the_item():
+    message, events = run(tracker("ask_priorities", text="et ça s'applique à tous les migrants ?",
+                                  last_entry="prio_avrr"))
+    assert slot(events) == "prio_avrr"
+
+
+@pytest.mark.parametrize("text", ["sur quelle base ?", "dans quel but ?", "on what basis?", "c'est quoi l'approche ?",
+                                  "C'est intégré dans quoi ?", "to what end?"])
+def test_more_ways_of_asking_to_go_on(text):
+    message, events = run(tracker("nlu_fallback", 0.3, text=text, last_entry="office_aim",
+                                  fallback=FallbackReason.LOW_CONFIDENCE))
+    assert message["turn"]["kind"] == "more"

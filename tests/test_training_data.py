@@ -67,3 +67,16 @@ def test_every_subject_in_the_training_data_is_a_content_subject():
         used |= {(v, path.name) for v in re.findall(r'"entity": "subject", "value": "([^"]+)"', text)}
         used |= {(b["synonym"], path.name) for b in yaml.safe_load(text)["nlu"] if "synonym" in b}
     assert sorted(u for u in used if u[0] not in subjects) == []
+
+
+def test_every_example_block_declares_the_language_of_its_directory():
+    """The language classifier learns from each block's `metadata.language` (English when absent): a French
+    block without it taught it that "Quels sont vos objectifs ?" is English, and the answer came in English."""
+    wrong = []
+    for path in sorted((ROOT / "data" / "nlu").rglob("*.yml")):
+        expected = {"en": "en", "fr": "fr", "other": path.stem}.get(path.parent.name)
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            declared = (block.get("metadata") or {}).get("language", "en")
+            if "intent" in block and declared != expected:
+                wrong.append((path.relative_to(ROOT).as_posix(), block["intent"], declared))
+    assert wrong == []

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Dict, FrozenSet, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 import yaml
@@ -154,6 +154,21 @@ class Content:
         """Every year the content mentions (a question naming another one asks for a date we do not have)."""
         texts = [t for e in self.entries.values() for localized in (e.answer, e.more or {}) for t in localized.values()]
         return frozenset(YEAR.findall(" ".join(texts)))
+
+    @cached_property
+    def places(self) -> frozenset:
+        """Every country or region the content names (a question naming another one asks about a place the
+        content says nothing about; bot/answers/details.py)."""
+        from bot.answers.details import places_named
+        texts = [t for e in self.entries.values() for localized in (e.title, e.answer, e.more or {})
+                 for t in localized.values()]
+        return frozenset(places_named(" ".join(texts)))
+
+    @cached_property
+    def distinctive_stems(self) -> Dict[str, Dict[str, FrozenSet[str]]]:
+        """Per list entry, the words only each item uses (bot/answers/item_naming.py)."""
+        from bot.answers.item_naming import distinctive_stems
+        return distinctive_stems(self.entries.values())
 
     @cached_property
     def _languages(self) -> Tuple[Dict[str, str], List[Tuple["re.Pattern[str]", str]]]:

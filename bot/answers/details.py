@@ -16,18 +16,22 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Collection, Optional
+from typing import Collection, Optional, Set
+
+from babel import Locale
 
 from bot.answers.content_store import DEFAULT_LANGUAGE, YEAR, Entry
 
 
 class Detail(str, Enum):
+    PLACE = "place"  # a country or region the content never names
     WHEN = "when"
     COUNT = "count"
     AMOUNT = "amount"
     NAMES = "names"
     PERSON = "person"
     ADDRESS = "address"
+    PROCEDURE = "procedure"  # how to apply, join, sign up
 
 
 ASKED = {
@@ -41,6 +45,8 @@ ASKED = {
     # "who leads the Election Support Unit?", "qui dirige le bureau ?"
     Detail.PERSON: re.compile(
         r"\b(who (leads|heads|runs|manages|directs|chairs|is (in charge|responsible))|"
+        r"who (do|should|can) (i|we) (ping|contact|write to|e-?mail|call)|"
+        r"(contact|focal) (person|point)|personne (de contact|à contacter)|"
         r"who (is|was|will be) the (first |current |new |former |next )?(chief|head|director|leader|boss|president|"
         r"representative|spokesperson)|"
         r"qui (était|etait|est|sera) (le|la) (premier |première |premiere |nouveau |nouvelle |actuel |actuelle )?"
@@ -55,7 +61,18 @@ ASKED = {
     Detail.ADDRESS: re.compile(
         r"(\b(the|your|its|their|postal|street|office|mailing|physical|an?)|['’]s) address(es)?\b|"
         r"\baddress( of\b|\W*$)|\b(adresse|adres|postal|street|rue|phone|telephone|t[ée]l[ée]phone|gsm|e-?mail|"
-        r"courriel|opening hours|office hours|horaires|heures d['’]ouverture|located|situ[ée])\b", re.I),
+        r"courriel|opening hours|office hours|horaires|heures d['’]ouverture|located|situ[ée])\b|"
+        r"\bwhere (exactly |precisely )?(is|are) (the|your|its) (office|offices|building|premises)\b|"
+        r"\bo[uù] (se trouve|est|sont) (exactement |pr[ée]cis[ée]ment )?(le|votre|vos|les) (bureau|locaux)\b", re.I),
+    # "How can my NGO become a partner?", "is there an application form?", "un appel à partenariats ?": the
+    # content describes; it gives no procedure, form or call.
+    Detail.PROCEDURE: re.compile(
+        r"\b(how (can|could|do|would|should|may) (i|we|my \w+|our \w+|one|an? \w+) (become|apply|join|sign up|"
+        r"register|submit|get involved|partner|qualify)|application (form|process|procedure)|apply for|"
+        r"call for (proposals|partners|applications)|formulaire|postuler|candidature|"
+        r"appels? (à|a) (partenariats?|propositions|projets|candidatures)|comment (devenir|postuler|s['’]inscrire|"
+        r"faire une demande|candidater)|comment (je|on|nous) (peux|peut|pouvons|fais|fait|faisons) pour "
+        r"(devenir|postuler|rejoindre|adh[ée]rer|s['’]inscrire))\b", re.I),
     # "when" opens the question or asks about an event ("when was…"), not "what do you do when it comes to…"
     Detail.WHEN: re.compile(
         r"(^\W*((and|so|but|ok|then|et|alors|mais)\W+)*(when|quand)\b|"
@@ -82,8 +99,31 @@ ASKED = {
         r"\b(exactly|specifically|precisely|exactement|pr[ée]cis[ée]ment|genau|precies|exactamente|esattamente|"
         r"exatamente|dok[lł]adnie)\b", re.I),
 }
+# Every date the content gives marks a beginning (IOM's 1951, the liaison's 2011, the Lisbon Treaty's 2009):
+# a question about another event ("when did IOM join the UN?", "quand la Belgique a-t-elle adhéré ?") asks
+# for a date the content does not have, even when the entry has a year.
+OTHER_EVENT = re.compile(
+    r"\b(join(s|ed|ing)?|bec[oa]me|becoming|sign(s|ed|ing)?|adopt(s|ed)?|ratif\w*|renamed?|mov(e|ed) to|left|"
+    r"clos(e|ed)|elected|appointed|admitted|rejoin\w*|adh[ée]r\w*|devenu\w*|devenir|deviennent|sign[ée]\w*|"
+    r"renomm\w*|d[ée]m[ée]nag\w*|quitt\w*|ferm[ée]\w*|admis\w*)\b", re.I)
+# "What was IOM called at first?", "its former name": the content gives today's names only.
+OTHER_NAME = re.compile(r"\b((former|original|old|previous|earlier|first) name|(was|were) (it |they |iom |\w+ )?"
+                        r"(called|named|known as)|ancien nom|nom (d['’]origine|initial)|s['’]appelai(t|ent)|"
+                        r"anciennement)\b", re.I)
+# "The exact day in September 2011": a month is not a day.
+DAY = re.compile(r"\b((exact|precise) (day|date)|(which|what) day|quel jour|date (exacte|pr[ée]cise)|"
+                 r"jour exact)\b", re.I)
+DAY_IN_TEXT = re.compile(r"\b\d{1,2} (january|february|march|april|may|june|july|august|september|october|"
+                         r"november|december)\b|\b(january|february|march|april|may|june|july|august|september|"
+                         r"october|november|december) \d{1,2}\b", re.I)
+# "In which city was IOM founded?", "where was it created?": the content names no city but Brussels.
+CITY = re.compile(r"\b((in )?(which|what) (city|town)|(dans )?quelle ville|"
+                  r"where (was|is) (it|iom|the organi[sz]ation) (founded|created|born|headquartered)|"
+                  r"o[uù] (a [ée]t[ée]|est) (fond[ée]e|cr[ée]{2}e|n[ée]e))\b", re.I)
+# An entry that speaks of the whole world ("IOM Offices worldwide") answers a question naming one region.
+WORLDWIDE = re.compile(r"\b(worldwide|at the global level|everywhere)\b", re.I)
 # Checked in this order: "how many euros" is an amount, "since when, exactly" a date.
-ORDER = (Detail.AMOUNT, Detail.PERSON, Detail.ADDRESS, Detail.WHEN, Detail.COUNT, Detail.NAMES)
+ORDER = (Detail.AMOUNT, Detail.PERSON, Detail.ADDRESS, Detail.PROCEDURE, Detail.WHEN, Detail.COUNT, Detail.NAMES)
 YEAR_OR_MONTH = re.compile(r"\b(1[89]\d\d|20\d\d|january|february|march|april|june|july|august|september|"
                            r"october|november|december)\b", re.I)
 NUMBER = re.compile(r"\b\d+\b")
@@ -96,20 +136,76 @@ def asked(text: str) -> Optional[Detail]:
 
 def has(entry: Entry, kind: Detail) -> bool:
     """Whether the entry's text (answer and "more", in English) gives that kind of detail."""
-    text = entry.answer[DEFAULT_LANGUAGE] + "\n" + (entry.more or {}).get(DEFAULT_LANGUAGE, "")
+    text = _text(entry)
     if kind is Detail.WHEN:
         return bool(YEAR_OR_MONTH.search(text))
     if kind is Detail.COUNT:
         return entry.countable or bool(NUMBER.search(text))  # "such as…" examples are not a count
     if kind is Detail.NAMES:
         return bool(entry.items)
-    return False  # amounts, people, addresses: the content has no money figures, staff names or contact details
+    if kind is Detail.PLACE:
+        return bool(WORLDWIDE.search(text))
+    return False  # amounts, people, addresses, procedures: the content has no money figures, staff names, contact
+    # details or application procedures
 
 
-def missing(entry: Entry, text: str, known_years: Collection[str] = ()) -> Optional[Detail]:
+def missing(entry: Entry, text: str, known_years: Collection[str] = (),
+            known_places: Collection[str] = ()) -> Optional[Detail]:
     """The kind of detail the question asks for that the entry does not give, or None. A year the question
-    names that the content never mentions ("which elections in 2023?") is a date we do not have."""
-    if any(year not in known_years for year in YEAR.findall(text or "")):
+    names that the content never mentions ("which elections in 2023?") is a date we do not have; a country or
+    region it never mentions ("is Belgium a member?", "au Sahel ?") a place it says nothing about."""
+    text = text or ""
+    if any(year not in known_years for year in YEAR.findall(text)):
+        return Detail.WHEN
+    if any(place not in known_places for place in places_asked(text)) and not has(entry, Detail.PLACE):
+        return Detail.PLACE
+    if OTHER_NAME.search(text):
+        return Detail.NAMES
+    if CITY.search(text) and not has(entry, Detail.PLACE):
+        return Detail.PLACE
+    if DAY.search(text) and not DAY_IN_TEXT.search(_text(entry)):
         return Detail.WHEN
     kind = asked(text)
+    if kind is Detail.WHEN and OTHER_EVENT.search(text):
+        return Detail.WHEN
     return kind if kind is not None and not has(entry, kind) else None
+
+
+def _text(entry: Entry) -> str:
+    return entry.answer[DEFAULT_LANGUAGE] + "\n" + (entry.more or {}).get(DEFAULT_LANGUAGE, "")
+
+
+def places_named(text: str) -> Set[str]:
+    """The countries and regions (PLACES) a text names, lower-cased."""
+    return {match.group(0).lower() for match in PLACES.finditer(text or "")}
+
+
+def places_asked(text: str) -> Set[str]:
+    """The places named where the question is asked: "I represent an organisation in Africa. Are regional
+    organisations among your partners?" asks nothing about Africa."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", (text or "").strip()) if s]
+    asking = [s for s in sentences if s.rstrip().endswith("?")] or sentences[-1:]
+    return set().union(*(places_named(s) for s in asking)) if asking else set()
+
+
+def _places() -> "re.Pattern[str]":
+    """Country and region names in English and French, from the CLDR data Babel ships (already installed for
+    Rasa), and a few regions CLDR does not name. Not 'world' (the content says "worldwide"), not the EU or the
+    UN (named by the content), no two-letter forms ("US" is also "us")."""
+    names = set(EXTRA_PLACES)
+    for language in ("en", "fr"):
+        for code, name in Locale(language).territories.items():
+            if code in NOT_PLACES:
+                continue
+            name = re.split(r" - | \(|,", name)[0].replace("&", "and").strip()
+            if len(name) > 2:
+                names.add(name)
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)({alternatives})(?!\w)", re.I)
+
+
+NOT_PLACES = {"001", "ZZ", "QO", "EZ", "UN", "EU"}
+EXTRA_PLACES = ("Sahel", "Balkans", "Western Balkans", "Middle East", "Maghreb", "Mediterranean", "Horn of Africa",
+                "Moyen-Orient", "Méditerranée", "Corne de l'Afrique", "Geneva", "Genève", "Congo", "Africa",
+                "Afrique", "Asia", "Asie", "Latin America", "Amérique latine")
+PLACES = _places()

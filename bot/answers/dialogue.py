@@ -10,6 +10,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bot.answers import details, feedback
 from bot.answers.content_store import DEFAULT_LANGUAGE, MAX_FOLLOWUPS, SUBJECT_ENTITY, Content, Entry
+from bot.answers.item_naming import named_item
 from bot.answers.mentions import bare, mentioned_position, pick
 from bot.protocol import Fallback, FallbackReason, ReplyKind
 
@@ -69,15 +70,29 @@ ELABORATE = re.compile(
     r"(how( so| come)?|in what (way|sense)|like what|such as|for (example|instance)|e\.?g|meaning|what do you mean|"
     r"what does (that|this|it) mean|what for|(on|about|with|for|to|towards?) (what|whom|who)|"
     r"how do(es)? (it|they|you) do (it|that)|comment( [çc]a| cela| donc)?|c['’]est[- ][àa][- ]dire|par exemple|"
-    r"(pour|avec|sur|de|à|a|envers) (qui|quoi)|en quoi|dans quel sens|[àa] savoir)"
+    r"(pour|avec|sur|de|à|a|envers) (qui|quoi)|en quoi|dans quel sens|[àa] savoir|"
+    # "on what basis?", "to what end?", "in which areas?", "sur quelle base ?", "dans quel but ?"
+    r"(on|in|to|for|with|by|based on) (what|which) (basis|grounds|end|purpose|aim|areas?|fields?|way|means|terms)|"
+    r"based on what|(sur|dans|pour|avec|selon|de) (quel(le)?s?) (base|but|objectif|domaines?|fondement|"
+    r"crit[èe]res?|moyens?|mani[èe]re|fa[çc]on|cadre|sens|termes)|dans quoi|int[ée]gr[ée]e?s? (dans|[àa]) quoi|"
+    r"(what['’]?s|what is) the (approach|idea|point|logic|rationale)|quelle est l['’](approche|id[ée]e)|"
+    r"(c['’]est )?quoi l['’](approche|id[ée]e))"
     r"(\W+(exactly|precisely|then|exactement|pr[ée]cis[ée]ment|alors|donc))?\W*$|"
     # "what kind of support?", "c'est quel genre de cadre ?"
     r"(what|which) (kind|sort|type)s? of \w+( \w+)?\W*$|quel(le)?s? (genre|type|sorte) d(e |['’])\w+\W*$)|"
     r"\b(with|for|to) whom\b|\b(avec|pour|envers) qui\W*$", re.I)
 ELABORATE_WORDS = 7
+# "What are your goals?", "quels sont vos objectifs ?": visitors mean the office's aim as often as the results
+# it works towards (the development sets expect either), so the plural gets both: the aim, then the list.
+GOAL_INTENTS = ("ask_office_aim", "ask_priorities")
+GOALS = re.compile(r"\b(goals|objectives|aims|objectifs|buts|finalités)\b", re.I)
+# "Why?" alone after one partner or result asks why that one, not why the office was set up.
+WHY_ALONE = re.compile(r"^\W*((and|so|but|ok|okay|et|alors|mais)\W+)*(why|how come|pourquoi|pk|pq)( (that|this|[çc]a|"
+                       r"donc|alors|so))?\W*$", re.I)
 STANDS_FOR = re.compile(r"\b(stands? for|acronym|abbreviation|short for|veut dire|signifie|sigle|acronyme|"
                         r"abr[ée]viation)\b", re.I)
 CONTEXT_INTENTS = {FALLBACK_INTENT, "out_of_scope", "ask_unavailable", HELP_INTENT}
+SINGULAR = re.compile(r"\b(it|this|that|[çc]a|cela|ceci|il|elle)\b", re.I)
 THIRD_PERSON = re.compile(r"\b(it|its|they|their|il|elle|ils|elles)\b", re.I)
 # Intents under which "the third partner" is looked up in the lists without the NLU's help.
 POSITIONAL_INTENTS = {FALLBACK_INTENT, None, "ask_unavailable", MORE_INTENT}
@@ -204,6 +219,18 @@ class Dialogue:
         return Reply(self.content.message(key, self.language), self.content.buttons(self.content.menu, self.language),
                      None, kind)
 
+    def goals(self) -> Reply:
+        """"What are your goals?": the office's aim, then the results it works towards (the list)."""
+        aim, results = (self.content.find(intent) for intent in GOAL_INTENTS)
+        either = results or aim
+        if either is None:
+            return self.menu("fallback", ReplyKind.FALLBACK)
+        reply = self.answer(either)
+        if aim is None or results is None:
+            return reply
+        reply.preface = aim.answer[self.language]
+        return reply
+
     def more(self, last: Optional[Entry]) -> Reply:
         if last is None:
             return self.menu("no_context")
@@ -228,6 +255,9 @@ class Dialogue:
         top = content.find(ranked[0]["name"]) if ranked and ranked[0]["name"] not in REFUSALS else None
         if top is not None and top.item_words and top.item_words.search(understood.text or ""):
             return self.checked(top, understood.text)  # unsure phrasing, but it names what the list lists
+        named_by_words = named_item(content, top, understood.text) if top is not None and top.items else None
+        if named_by_words:
+            return self.checked(named_by_words, understood.text)  # unsure phrasing, but one item's own words
         if fallback and fallback.reason is FallbackReason.AMBIGUOUS and len(candidates) == 2:
             entries = [content.find(c["name"], subject) for c in candidates]
             if entries[0] and entries[1] and entries[0].id != entries[1].id:
@@ -259,6 +289,11 @@ class Dialogue:
                 return self.content.entries[item]
         if last.subject and (related or short) and OTHERS.search(understood.text):
             return self.content.find(last.intent, None)
+        # "et la résilience des communautés ?" after one result: another item of the same list, by its words
+        listing = last if last.items else self.content.find(last.intent, None) if last.subject else None
+        if listing is not None and listing.items and (related or understood.intent == listing.intent) \
+                and not THIRD_PERSON.search(understood.text):  # "so it's an election thing?" is about the topic
+            return named_item(self.content, listing, understood.text)
         return None
 
     def decide(self, understood: Understood, last_entry_id: Optional[str] = None,
@@ -289,6 +324,11 @@ class Dialogue:
         if last and last.subject and STANDS_FOR.search(text) and PRONOUN.search(text) \
                 and not subject_of(understood.entities):
             return self.checked(last, text)  # "what does that acronym stand for?" after AVRR
+        if last and last.subject and WHY_ALONE.match(text) and not subject_of(understood.entities):
+            return self.more(last)
+        if last and last.subject and intent == last.intent and not subject_of(understood.entities) \
+                and len(text.split()) <= CONTEXT_WORDS and SINGULAR.search(text):
+            return self.checked(last, text)  # "et ça s'applique à tous les migrants ?" after AVRR: still AVRR
         if last and intent in CONTEXT_INTENTS and self.elaborating(understood):
             return self.more(last)
         if last and intent in CONTEXT_INTENTS:
@@ -308,7 +348,7 @@ class Dialogue:
             return self.more(last)
         if last and not subject and not OFFICE_WORDS.search(text):
             intent = CONTEXT_REDIRECTS.get((intent or "", last.intent or ""), intent)
-            if last.subject and PRONOUN.search(text) and details.missing(last, text, content.years):
+            if last.subject and PRONOUN.search(text) and details.missing(last, text, content.years, content.places):
                 return self.no_detail(last)  # "when was it launched?" after EURCAP
         entry = content.find(intent, subject)
         if entry is None:
@@ -316,6 +356,11 @@ class Dialogue:
         item = pick(entry.items, mentioned_position(text)) if entry.items and not subject else None
         if item:
             return self.answer(content.entries[item])  # "what is the third result?"
+        named_by_words = named_item(content, entry, text) if entry.items and not subject else None
+        if named_by_words:
+            return self.checked(named_by_words, text)  # "what about solidarity with host countries?"
+        if entry.intent in GOAL_INTENTS and not subject and GOALS.search(text) and details.asked(text) is None:
+            return self.goals()
         return self.checked(self.elliptical(entry, understood), text)
 
     @staticmethod
@@ -367,7 +412,7 @@ class Dialogue:
     def checked(self, entry: Entry, text: str) -> Reply:
         """The entry's answer, unless the question asks for a detail it does not give; with the count first
         when the question asks how many of its items there are."""
-        if details.missing(entry, text, self.content.years):
+        if details.missing(entry, text, self.content.years, self.content.places):
             return self.no_detail(entry)
         reply = self.answer(entry)
         if entry.countable and details.asked(text) is details.Detail.COUNT and entry.item_words \
