@@ -10,7 +10,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bot.answers import details, feedback
 from bot.answers.content_store import DEFAULT_LANGUAGE, MAX_FOLLOWUPS, SUBJECT_ENTITY, Content, Entry
-from bot.answers.item_naming import named_item
+from bot.answers.item_naming import item_named_by_words
 from bot.answers.mentions import bare, mentioned_position, pick
 from bot.protocol import Fallback, FallbackReason, ReplyKind
 
@@ -255,7 +255,7 @@ class Dialogue:
         top = content.find(ranked[0]["name"]) if ranked and ranked[0]["name"] not in REFUSALS else None
         if top is not None and top.item_words and top.item_words.search(understood.text or ""):
             return self.checked(top, understood.text)  # unsure phrasing, but it names what the list lists
-        named_by_words = named_item(content, top, understood.text) if top is not None and top.items else None
+        named_by_words = item_named_by_words(content, top, understood.text) if top is not None and top.items else None
         if named_by_words:
             return self.checked(named_by_words, understood.text)  # unsure phrasing, but one item's own words
         if fallback and fallback.reason is FallbackReason.AMBIGUOUS and len(candidates) == 2:
@@ -293,7 +293,7 @@ class Dialogue:
         listing = last if last.items else self.content.find(last.intent, None) if last.subject else None
         if listing is not None and listing.items and (related or understood.intent == listing.intent) \
                 and not THIRD_PERSON.search(understood.text):  # "so it's an election thing?" is about the topic
-            return named_item(self.content, listing, understood.text)
+            return item_named_by_words(self.content, listing, understood.text)
         return None
 
     def decide(self, understood: Understood, last_entry_id: Optional[str] = None,
@@ -356,7 +356,7 @@ class Dialogue:
         item = pick(entry.items, mentioned_position(text)) if entry.items and not subject else None
         if item:
             return self.answer(content.entries[item])  # "what is the third result?"
-        named_by_words = named_item(content, entry, text) if entry.items and not subject else None
+        named_by_words = item_named_by_words(content, entry, text) if entry.items and not subject else None
         if named_by_words:
             return self.checked(named_by_words, text)  # "what about solidarity with host countries?"
         if entry.intent in GOAL_INTENTS and not subject and GOALS.search(text) and details.asked(text) is None:

@@ -60,7 +60,7 @@ def distinctive_stems(entries: Iterable["Entry"]) -> Dict[str, Dict[str, FrozenS
     return lists
 
 
-def named_item(content: "Content", listed: "Entry", text: str) -> Optional["Entry"]:
+def item_named_by_words(content: "Content", listed: "Entry", text: str) -> Optional["Entry"]:
     """The item of `listed` that `text` names by the most distinctive words, when exactly one does."""
     words = stems(text or "")
     hits = Counter({item: len(words & own) for item, own in content.distinctive_stems.get(listed.id, {}).items()})
