@@ -58,6 +58,18 @@ def test_subject_lookup_is_in_sync_with_synonyms():
     assert LOOKUP.read_text(encoding="utf-8") == render(), "run: python -m tools.sync_lookup"
 
 
+@pytest.mark.parametrize("text,found", [("what is protection space?", "protection space"),
+                                        ("integrated border management", "integrated border management")])
+def test_the_subject_lookup_finds_the_longest_form(text, found):
+    """Rasa joins the lookup into one alternation where the first form matching at a position wins: "protection"
+    listed before "protection space" hid the latter (it answered the protection result instead)."""
+    from rasa.nlu.utils.pattern_utils import _generate_lookup_regex
+    from tools.sync_lookup import LOOKUP
+    [table] = [block for block in yaml.safe_load(LOOKUP.read_text(encoding="utf-8"))["nlu"] if "lookup" in block]
+    forms = [line.strip()[2:] for line in table["examples"].splitlines() if line.strip()]
+    assert re.search(_generate_lookup_regex({"elements": forms}), text, re.I).group(0) == found
+
+
 def test_every_subject_in_the_training_data_is_a_content_subject():
     """A synonym or annotation mapping to a value no entry has is never answered (it was: "diaspora")."""
     subjects = {e.subject for e in load_content().entries.values() if e.subject}

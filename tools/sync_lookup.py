@@ -30,7 +30,9 @@ def render() -> str:
                 if "_" not in block["synonym"]:
                     forms.add(block["synonym"].lower())
     forms -= AMBIGUOUS
-    items = "".join(f"    - {form}\n" for form in sorted(forms))
+    # Longest first: Rasa joins the forms into one alternation, where the first that matches at a position wins,
+    # so "protection space" must come before "protection" to be found at all.
+    items = "".join(f"    - {form}\n" for form in sorted(forms, key=lambda form: (-len(form), form)))
     return f'{HEADER}version: "3.1"\nnlu:\n- lookup: subject\n  examples: |\n{items}'
 
 
