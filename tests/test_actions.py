@@ -242,6 +242,14 @@ def test_a_position_in_the_list_just_shown_answers_that_item(text, position):
     assert slot(events) == items[position]
 
 
+@pytest.mark.parametrize("text", ["go back to number 3", "back to the third one", "revenons au troisième"])
+def test_going_back_to_a_position_after_an_item_takes_it_from_that_items_list(text):
+    items = CONTENT.entries["priorities_overview"].items
+    message, events = run(tracker("nlu_fallback", 0.3, text=text, last_entry=items[-1],
+                                  fallback=FallbackReason.LOW_CONFIDENCE))
+    assert slot(events) == items[2]
+
+
 def test_a_position_in_a_question_about_another_list_is_taken_from_that_list():
     message, events = run(tracker("ask_priorities", text="what is the first of your priorities?",
                                   last_entry="partners_overview"))

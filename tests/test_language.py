@@ -75,6 +75,21 @@ def test_short_or_ambiguous_messages_give_no_confident_language(classifier, text
     assert not classifier.detect(text).reliable
 
 
+@pytest.mark.parametrize("text,language", [("agenda 2030 oim", "fr"), ("OIM Bruxelles = ?", "fr"), ("ONG ?", "fr"),
+                                           ("IOM?", "en"), ("ngos eu", "en")])
+def test_a_name_only_one_language_uses_starts_the_conversation_in_it_but_never_switches_one(classifier, text,
+                                                                                           language):
+    detected = classifier.detect(text)
+    assert (detected.language, detected.reliable) == (language, False), detected
+    assert choose_language(None, detected).reply == language  # a first message
+    other = "en" if language == "fr" else "fr"
+    assert choose_language(other, detected).reply == other  # within a conversation
+
+
+def test_the_names_of_both_languages_together_say_nothing(classifier):
+    assert classifier.detect("IOM = OIM ?") == DetectedLanguage("en", 0.0, False)
+
+
 def test_trained_persisted_and_loaded_it_detects_exactly_the_same(classifier, storage):
     directory, resource, context = storage
     loaded = LanguageClassifier.load({}, LocalModelStorage(directory), resource, context)  # from disk

@@ -185,6 +185,7 @@ def test_the_actions_turn_record_reaches_the_log_line(bot):
     # kept whole: a courtesy alone, or followed by something that is not a question
     ("Thanks, bye", "Thanks, bye"), ("thanks for the info", "thanks for the info"), ("hello", "hello"),
     ("Merci, c'est très clair pour moi", "Merci, c'est très clair pour moi"),
+    ("salut, ca va ?", "salut, ca va ?"),  # a greeting: its "?" is no third word of a question
 ])
 def test_a_greeting_or_thanks_before_a_question_leaves_the_question(text, question):
     assert screen(text, CONTENT, LIMIT).text == question

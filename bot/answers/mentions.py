@@ -31,7 +31,8 @@ ORDINAL_WORDS = {
 CARDINALS = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
              "un", "une", "deux", "trois", "quatre", "cinq", "sept", "huit", "neuf", "dix"}
 POSITION_WORDS = r"(?:number|no\.?|n°|#|item|point|option|numero|numéro|num)"
-NUMBERED = re.compile(rf"(?:{POSITION_WORDS}\s*)(\d{{1,2}}|[a-zéè]+)\b", re.I)
+# Not inside a word: "revenons" holds "no" + "ns".
+NUMBERED = re.compile(rf"(?<!\w)(?:{POSITION_WORDS}\s*)(\d{{1,2}}|[a-zéè]+)\b", re.I)
 SUFFIXED = re.compile(r"\b(\d{1,2})\s*(?:st|nd|rd|th|er|re|ère|e|ème|eme)\b", re.I)
 BARE_NUMBER = re.compile(r"(?<![\w.,])(\d{1,2})(?![\w.,])")  # not part of "2011", "1.5", "2,000"
 WORD = re.compile(r"[a-zàâçéèêëîïôûùüÿœ]+", re.I)
@@ -79,7 +80,9 @@ FILLER = {"the", "one", "ones", "please", "and", "what", "about", "tell", "me", 
           # "what's the second one about?", "le quatrième, c'est quoi ?", "explique-moi le cinquième point"
           "s", "c", "quoi", "explain", "detail", "details", "can", "you", "it", "was", "it's", "what's",
           "explique", "expliquez", "expliquer", "détaille", "détaillez", "détailler", "detailler", "peux", "pouvez",
-          "tu", "vous", "parle", "parlez", "concerne", "ça", "ca", "cela", "exactly", "exactement", "again"}
+          "tu", "vous", "parle", "parlez", "concerne", "ça", "ca", "cela", "exactly", "exactement", "again",
+          # "go back to number 3", "back to the second one", "revenons au troisième"
+          "go", "back", "to", "revenons", "reviens", "revenir", "retour", "au", "à", "a"}
 
 
 def bare(text: str) -> bool:

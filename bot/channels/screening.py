@@ -39,6 +39,7 @@ QUESTION_START = re.compile(
     r"^(what|when|who|whom|why|how|where|which|is|are|was|were|does|do|did|can|could|would|will|tell|and|"
     r"quel|quelle|quels|quelles|quand|qui|pourquoi|comment|où|ou|est-ce|et|combien|dis|dites|parle|"
     r"parlez|pouvez|peux)\b", re.I)
+WORDS = re.compile(r"\w+")
 METADATA_KEYS = ("language", "page")  # what the widget sends and we use; other keys are dropped
 
 
@@ -133,7 +134,8 @@ def without_courtesy(text: str) -> str:
     """The question after a leading "Thanks!" or "Bonjour," (COURTESY), else the text as it is."""
     match = COURTESY.match(text)
     rest = text[match.end():] if match else ""
-    if match and len(rest.split()) >= 3 and ("?" in rest or QUESTION_START.match(rest)):
+    # Words, not tokens: "Salut, ça va ?" is a greeting, and its lone "?" is no third word.
+    if match and len(WORDS.findall(rest)) >= 3 and ("?" in rest or QUESTION_START.match(rest)):
         return rest
     return text
 

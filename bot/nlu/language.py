@@ -41,6 +41,12 @@ NO_LANGUAGE = re.compile(r"https?://\S+|\S+@\S+|\b[A-Z][A-Z0-9]+s?\b|[\d_]+|[^\w
 DOMAIN_TERMS = re.compile(r"\b(eurcap|avrr|iom|oim|mecc|ibm|eu|ue|un|onu|ngos?|ong|brussels?|bruxelles|brussel|"
                           r"go)\b", re.I)
 MIN_WORDS = 2  # a single word never changes the conversation's language
+# Of those names, the forms only one of our languages uses: "agenda 2030 oim" or "OIM Bruxelles ?" is typed by
+# a French speaker even when nothing else in it has a language. They start a conversation in that language
+# (TERM_CONFIDENCE is above FIRST_MESSAGE_CONFIDENCE) but never switch one (not reliable).
+LANGUAGE_OF_TERMS = [(re.compile(r"\b(oim|onu|ong|ue|bruxelles)\b", re.I), "fr"),
+                     (re.compile(r"\b(iom|ngos?|eu|brussels)\b", re.I), "en")]
+TERM_CONFIDENCE = 0.6
 
 
 def clean(text: str) -> str:
@@ -109,6 +115,15 @@ class LanguageClassifier(SparseTextComponent):
         return self._fit_and_save([clean(e.get(TEXT)).lower() for e in examples], labels)
 
     def detect(self, text: str) -> DetectedLanguage:
+        detected = self._detect(text)
+        by_terms = {code for pattern, code in LANGUAGE_OF_TERMS if pattern.search(text)}
+        if not detected.reliable and len(by_terms) == 1 and self.model is not None:
+            language = by_terms.pop()
+            confidence = detected.confidence if detected.language == language else 0.0
+            return DetectedLanguage(language, max(confidence, TERM_CONFIDENCE), False)
+        return detected
+
+    def _detect(self, text: str) -> DetectedLanguage:
         cleaned = clean(text)
         count = letters(cleaned)
         if count == 0 or self.model is None:
