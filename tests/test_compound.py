@@ -90,3 +90,43 @@ def test_the_rest_channel_runs_one_turn_per_question_and_returns_every_reply():
         assert rasa.received[-1].text == "when was it set up and why?" and len(rasa.received) == 3
     finally:
         app.close()
+
+
+# ---------------------------------------------------------------------------------------------- introductions
+
+@pytest.mark.parametrize("text, asking", [
+    ("Hello, I work for a humanitarian NGO. Could you explain whether the office works on crisis situations?",
+     "Could you explain whether the office works on crisis situations?"),
+    ("I'm a journalist. When was the office set up?", "When was the office set up?"),
+    ("Dear team, I'm researching EU border policy for my thesis. What is your position on border management? "
+     "Thank you.", "What is your position on border management?"),
+    ("Bonjour, je suis journaliste. Pouvez-vous me dire ce que fait l'OIM en général ?",
+     "Pouvez-vous me dire ce que fait l'OIM en général ?"),
+    ("Madame, Monsieur, dans le cadre de mon mémoire sur l'UE. Je travaille sur la migration. Qui sont vos partenaires ?",
+     "Qui sont vos partenaires ?"),
+])
+def test_the_asking_sentences_follow_an_introduction_of_the_visitor(text, asking):
+    assert compound.asking_sentences(text) == asking
+
+
+@pytest.mark.parametrize("text", [
+    "What is IOM? Who are your partners?",  # no introduction
+    "IOM is big. What is EURCAP?",  # a statement about something else may be what the question is about
+    "I see. And why?",  # too short to introduce anyone
+    "I work for an NGO and want to know your partners.",  # one sentence
+    "I work for an NGO. Tell me about your partners.",  # no sentence asks
+    "I'm an official at an EU agency and wondered whether it is in your scope. Could you clarify?",  # it asks
+    "I keep hearing the term AVRR in meetings. Could you tell me what it stands for?",  # "it" is in the intro
+    "Je suis étudiante et le climat m'intéresse. Pouvez-vous m'en dire plus ?",
+])
+def test_a_message_not_shaped_as_introduction_then_question_has_no_asking_part(text):
+    assert compound.asking_sentences(text) is None
+
+
+def test_the_asking_sentences_replace_the_message_only_when_the_nlu_places_them():
+    text = "I'm a student in Leuven. What does the office do?"
+    placed = parser({"What does the office do?": ("ask_office_role", None)})
+    assert asyncio.run(compound.without_introduction(text, placed)) == "What does the office do?"
+    unplaced = parser({"What does the office do?": ("nlu_fallback", None)})
+    assert asyncio.run(compound.without_introduction(text, unplaced)) == text
+    assert asyncio.run(compound.without_introduction(text, None)) == text

@@ -173,7 +173,7 @@ class FaqChannel(InputChannel):
             if screened.language:  # the request goes to the action as metadata, the question to the NLU
                 metadata = {**(metadata or {}), REQUESTED_LANGUAGE_KEY: screened.language}
             # Two questions in one message are answered as two turns (bot/channels/compound.py).
-            question = screened.text or ""
+            question = await compound.without_introduction(screened.text or "", self.parse)
             pieces = [question] if screened.language else \
                 await compound.split(question, self.parse, self.content.get())
             for piece in pieces:

@@ -60,3 +60,44 @@ async def split(text: str, parse: Optional[Parse], content: Content) -> List[str
             return [text]
         entries.append(entry.id)
     return pieces if len(set(entries)) == len(entries) else [text]
+
+
+# "I work for a humanitarian NGO. Could you explain whether the office works on crisis situations? Thank you."
+# Visitors introduce themselves before they ask, and the introduction's words steer the NLU (here to the NGO
+# partners); the asking sentences alone say what is wanted.
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+SALUTATION = re.compile(r"^(?:(?:hello|hi|hey|dear\s+[\w\s]{0,30}?|good (?:morning|afternoon|evening)|bonjour|bonsoir|"
+                        r"salut|madame,?\s*monsieur|cher(?:e|s|es)?\s+[\w\s]{0,30}?)\s*[,!:]\s*)+", re.I)
+# A sentence about the visitor, not a question: "I'm a student.", "Je suis journaliste.", "As a researcher, …".
+# The introduction itself asks ("…and wondered whether our agency falls within your scope. Could you clarify?").
+INTRODUCTION_ASKS = re.compile(r"\b(wonder\w*|know|ask\w*|curious|question|like to|love to|savoir|demand\w*|interroge\w*|"
+                               r"aimerais|voudrais|souhait\w*)\b", re.I)
+# The question leans on the introduction: "I keep hearing the term AVRR. Could you tell me what it stands for?"
+LEANS_BACK = re.compile(r"\b(it|its|this|these|those|them|they|more|ça|ca|cela|ceci|plus)\b", re.I)
+ABOUT_THE_VISITOR = re.compile(r"^(?:i\b|i['’]m\b|im\b|we\b|we['’]re\b|my\b|our\b|as an?\b|je\b|j['’]|nous\b|mon\b|"
+                               r"ma\b|mes\b|notre\b|en tant que\b|dans le cadre\b)", re.I)
+
+
+def asking_sentences(text: str) -> Optional[str]:
+    """The sentences that ask, when the message first says something about the visitor and then asks; None when
+    the message is not shaped that way."""
+    sentences = [s for s in SENTENCE_END.split(SALUTATION.sub("", (text or "").strip())) if s]
+    asking = [i for i, sentence in enumerate(sentences) if sentence.endswith("?")]
+    if not asking or asking[0] == 0:
+        return None
+    before = sentences[:asking[0]]
+    if not all(ABOUT_THE_VISITOR.match(sentence) and len(sentence.split()) >= 3  # not "I see."
+               and not INTRODUCTION_ASKS.search(sentence) for sentence in before):
+        return None
+    question = " ".join(sentences[asking[0]:asking[-1] + 1])
+    return None if LEANS_BACK.search(question) else question
+
+
+async def without_introduction(text: str, parse: Optional[Parse]) -> str:
+    """The asking sentences of a message that introduces the visitor first, when the NLU places them (as a
+    question, not chitchat); else the message as it is."""
+    question = asking_sentences(text)
+    if question is None or parse is None:
+        return text
+    intent = ((await parse(question)).get("intent") or {}).get("name")
+    return question if intent and intent != FALLBACK_INTENT else text
