@@ -96,6 +96,13 @@ def test_context_when_after_iom_is_about_iom():
     assert "1951" in message["text"] and slot(events) == "iom_about"
 
 
+def test_where_it_is_present_after_iom_is_about_iom_not_the_website():
+    message, events = run(tracker("ask_website", text="and countries where it's present?", last_entry="iom_about"))
+    assert slot(events) == "iom_about"
+    message, events = run(tracker("ask_website", text="what sections does the website have?", last_entry="iom_about"))
+    assert slot(events) == "website_sections"
+
+
 def test_naming_the_office_overrides_the_iom_context():
     message, events = run(tracker("ask_history", last_entry="iom_about", text="when was the office established?"))
     assert "September 2011" in message["text"]
@@ -340,6 +347,8 @@ def stated_facts(messages) -> List[str]:
     ("ask_projects", "elections", "Who leads the Election Support Unit?", "project_elections"),
     ("ask_projects", "elections", "Quelles élections l'OIM a-t-elle observées en 2024 ?", "project_elections"),
     ("ask_projects", None, "How many EU-funded projects does the office run?", "projects_overview"),
+    ("ask_partners", "ngos", "any specific NGO names?", "partner_ngos"),
+    ("ask_partners", "private_sector", "quelles entreprises ?", "partner_private_sector"),
 ])
 def test_a_detail_the_entry_does_not_give_is_not_answered_with_it(intent, subject, text, entry):
     entities = [{"entity": "subject", "value": subject}] if subject else []
@@ -417,6 +426,10 @@ def test_typed_complaint_without_a_topic_is_noted_not_welcomed():
      "quand l'OIM a-t-elle été fondée ?", "office_established"),
     ("ask_office_role", "no I meant the Brussels office, not IOM", [], "iom_about", "when was IOM founded?",
      "office_established"),
+    # a short question for a detail of what was just said
+    ("nlu_fallback", "which month?", [], "office_established", None, "office_established"),
+    ("nlu_fallback", "what kind exactly", [], "project_elections", None, "project_elections"),
+    ("nlu_fallback", "concretement, comment ?", [], "office_aim", None, "office_aim"),
 ])
 def test_a_short_reply_the_nlu_cannot_place_is_read_in_context(intent, text, entities, last, previous, expected):
     message, events = run(tracker(intent, 0.3, entities=entities, text=text, last_entry=last, previous=previous,
@@ -425,7 +438,9 @@ def test_a_short_reply_the_nlu_cannot_place_is_read_in_context(intent, text, ent
 
 
 @pytest.mark.parametrize("intent,text", [("out_of_scope", "and what about the weather tomorrow?"),
-                                         ("ask_unavailable", "and who leads it?")])
+                                         ("ask_unavailable", "and who leads it?"),
+                                         ("out_of_scope", "which football team wins?"),
+                                         ("nlu_fallback", "what budget does it have?")])
 def test_context_does_not_turn_an_off_topic_reply_into_an_answer(intent, text):
     message, events = run(tracker(intent, text=text, last_entry="project_eurcap"))
     assert slot(events) is None

@@ -93,7 +93,10 @@ ASKED = {
         r"\bliste (compl[èe]te|de tous)\b|"
         r"\b(pouvez-vous|peux-tu|pourriez-vous) (me )?lister\b|\blistez\b)|"
         r"\b((which|what|in which|in what) countries|(dans )?quels pays|by name|names of|"
-        r"name (the|some|any|a few|all)|which (specific|particular)|"
+        r"name (the|some|any|a few|all)|which (specific|particular)|(specific|particular|any) (\w+ )?names|"
+        # "quelles entreprises ?", "which universities?": the partners of a type by name
+        r"(which|quel(le)?s) (companies|firms|businesses|ngos|universities|unions|entreprises|soci[ée]t[ée]s|ong|"
+        r"universit[ée]s|syndicats)|"
         r"les noms|citez|nommez|nomm[ée]ment)\b|"
         r"\b(which|who|quel(le)?s?|lesquel(le)?s|qui|welche|wer|welke|cu[aá]les|quali|quais|kt[oó]re)\b.*"
         r"\b(exactly|specifically|precisely|exactement|pr[ée]cis[ée]ment|genau|precies|exactamente|esattamente|"

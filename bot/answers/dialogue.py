@@ -29,6 +29,9 @@ NOT_A_QUESTION = {FALLBACK_INTENT, "out_of_scope"}  # after a 👎 and its reaso
 # the question names the office ("when was the office established?").
 CONTEXT_REDIRECTS: Dict[Tuple[str, str], Optional[str]] = {("ask_history", "ask_iom"): "ask_iom",
                                                             ("ask_history", "ask_iom_work"): "ask_iom"}
+# The same with a pronoun: "and countries where it's present?" after IOM is about IOM (its offices in over 100
+# countries), not the website's "Where We Work" section that "which countries…?" alone would get.
+PRONOUN_REDIRECTS: Dict[Tuple[str, str], str] = {("ask_website", "ask_iom"): "ask_iom"}
 OFFICE_WORDS = re.compile(r"\b(office|brussels|liaison|bureau|bruxelles|brussel)\b", re.I)
 # "Who else?" after one partner or priority: the whole list it belongs to.
 OTHERS = re.compile(r"\b(who else|what else|which others?|the others|any others?|other ones|"
@@ -48,6 +51,12 @@ ELLIPSIS = re.compile(r"^\W*(and|what about|how about|same for|et|et pour|et con
                       r"no\b|non\b|sorry|pardon|d['’]accord|ok|okay|I meant|je voulais|je parlais|"
                       r"und|en|y|e|i)\b", re.I)
 ELLIPSIS_WORDS = 10
+# "Which month?", "which institutions exactly?", "par quels types d'actions ?": a short question for a detail of
+# what was just said, when the NLU places it nowhere; the topic's answer (if it gives that detail) is the reply.
+WH_FOLLOW_UP = re.compile(r"^\W*((and|so|et|alors)\W+)?(which|what|through what|by what|in what|quel(le)?s?|lequel|"
+                          r"laquelle|lesquel(le)?s|par quel(le)?s?|de quel(le)?s?|dans quel(le)?s?|concr[eè]tement)\b",
+                          re.I)
+WH_FOLLOW_UP_WORDS = 5
 IOM_WORDS = re.compile(r"\b(IOM|OIM)\b", re.I)
 # What the seed never gives: "how many staff does it have?" after the partners is not about the partners.
 UNAVAILABLE_WORDS = re.compile(
@@ -348,6 +357,8 @@ class Dialogue:
             return self.more(last)
         if last and not subject and not OFFICE_WORDS.search(text):
             intent = CONTEXT_REDIRECTS.get((intent or "", last.intent or ""), intent)
+            if THIRD_PERSON.search(text):
+                intent = PRONOUN_REDIRECTS.get((intent or "", last.intent or ""), intent)
             if last.subject and PRONOUN.search(text) and details.missing(last, text, content.years, content.places):
                 return self.no_detail(last)  # "when was it launched?" after EURCAP
         entry = content.find(intent, subject)
@@ -376,7 +387,8 @@ class Dialogue:
         bureau": the subject it names, the office or IOM it names, else the conversation's topic."""
         text = understood.text or ""
         words = [w for w in text.split() if any(c.isalnum() for c in w)]
-        if len(words) > CONTEXT_WORDS or not (ELLIPSIS.match(text) or PRONOUN.search(text)) \
+        short_question = len(words) <= WH_FOLLOW_UP_WORDS and WH_FOLLOW_UP.match(text)
+        if len(words) > CONTEXT_WORDS or not (ELLIPSIS.match(text) or PRONOUN.search(text) or short_question) \
                 or UNAVAILABLE_WORDS.search(text):
             return None
         subject, kind = subject_of(understood.entities), details.asked(text)
