@@ -102,7 +102,8 @@ def test_the_rest_channel_runs_one_turn_per_question_and_returns_every_reply():
      "Thank you.", "What is your position on border management?"),
     ("Bonjour, je suis journaliste. Pouvez-vous me dire ce que fait l'OIM en général ?",
      "Pouvez-vous me dire ce que fait l'OIM en général ?"),
-    ("Madame, Monsieur, dans le cadre de mon mémoire sur l'UE. Je travaille sur la migration. Qui sont vos partenaires ?",
+    ("Madame, Monsieur, dans le cadre de mon mémoire sur l'UE. Je travaille sur la migration. "
+     "Qui sont vos partenaires ?",
      "Qui sont vos partenaires ?"),
 ])
 def test_the_asking_sentences_follow_an_introduction_of_the_visitor(text, asking):

@@ -140,7 +140,8 @@ def detected(language: str, confidence: float = 0.95, reliable: bool = True) -> 
     (None, detected("en", 0.0, False), "fr-BE", None, LanguageChoice("fr")),  # "EURCAP?" in a French page/locale
     ("en", detected("en", 0.0, False), "fr", None, LanguageChoice("en")),  # the conversation's beats the hint
     (None, detected("fr", 0.85, False), None, None, LanguageChoice("fr")),  # "salut": likely enough to start
-    (None, detected("fr", 0.4, False), None, None, LanguageChoice("en")),  # too unsure: the default
+    (None, detected("fr", 0.49, False), None, None, LanguageChoice("fr")),  # "Tu es un robot ?": the likeliest
+    (None, detected("fr", 0.3, False), None, None, LanguageChoice("en")),  # too unsure: the default
     ("fr", detected("en"), None, "en", LanguageChoice("en")),  # "in English please"
     ("en", detected("en"), None, "fr", LanguageChoice("fr")),  # the widget's Français button
     ("en", detected("en"), None, "de", LanguageChoice("en")),  # a switch to a language we do not answer in

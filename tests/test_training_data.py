@@ -64,6 +64,7 @@ def test_the_subject_lookup_finds_the_longest_form(text, found):
     """Rasa joins the lookup into one alternation where the first form matching at a position wins: "protection"
     listed before "protection space" hid the latter (it answered the protection result instead)."""
     from rasa.nlu.utils.pattern_utils import _generate_lookup_regex
+
     from tools.sync_lookup import LOOKUP
     [table] = [block for block in yaml.safe_load(LOOKUP.read_text(encoding="utf-8"))["nlu"] if "lookup" in block]
     forms = [line.strip()[2:] for line in table["examples"].splitlines() if line.strip()]

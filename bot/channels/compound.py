@@ -69,13 +69,13 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 SALUTATION = re.compile(r"^(?:(?:hello|hi|hey|dear\s+[\w\s]{0,30}?|good (?:morning|afternoon|evening)|bonjour|bonsoir|"
                         r"salut|madame,?\s*monsieur|cher(?:e|s|es)?\s+[\w\s]{0,30}?)\s*[,!:]\s*)+", re.I)
 # A sentence about the visitor, not a question: "I'm a student.", "Je suis journaliste.", "As a researcher, …".
-# The introduction itself asks ("…and wondered whether our agency falls within your scope. Could you clarify?").
-INTRODUCTION_ASKS = re.compile(r"\b(wonder\w*|know|ask\w*|curious|question|like to|love to|savoir|demand\w*|interroge\w*|"
-                               r"aimerais|voudrais|souhait\w*)\b", re.I)
-# The question leans on the introduction: "I keep hearing the term AVRR. Could you tell me what it stands for?"
-LEANS_BACK = re.compile(r"\b(it|its|this|these|those|them|they|more|ça|ca|cela|ceci|plus)\b", re.I)
 ABOUT_THE_VISITOR = re.compile(r"^(?:i\b|i['’]m\b|im\b|we\b|we['’]re\b|my\b|our\b|as an?\b|je\b|j['’]|nous\b|mon\b|"
                                r"ma\b|mes\b|notre\b|en tant que\b|dans le cadre\b)", re.I)
+# The introduction itself asks ("…and wondered whether our agency falls within your scope. Could you clarify?").
+INTRODUCTION_ASKS = re.compile(r"\b(wonder\w*|know|ask\w*|curious|question|like to|love to|savoir|demand\w*|"
+                               r"interroge\w*|aimerais|voudrais|souhait\w*)\b", re.I)
+# The question leans on the introduction: "I keep hearing the term AVRR. Could you tell me what it stands for?"
+LEANS_BACK = re.compile(r"\b(it|its|this|these|those|them|they|more|ça|ca|cela|ceci|plus)\b", re.I)
 
 
 def asking_sentences(text: str) -> Optional[str]:
