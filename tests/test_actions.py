@@ -96,6 +96,18 @@ def test_context_when_after_iom_is_about_iom():
     assert "1951" in message["text"] and slot(events) == "iom_about"
 
 
+@pytest.mark.parametrize("text", ["is it part of the UN?", "so it's not part of the UN?",
+                                  "l'OIM fait partie de l'ONU ?"])
+def test_iom_in_the_un_system_is_not_the_un_agencies_partner(text):
+    message, events = run(tracker("nlu_fallback", 0.3, text=text, last_entry="office_role",
+                                  entities=[{"entity": "subject", "value": "un_agencies"}],
+                                  fallback=FallbackReason.LOW_CONFIDENCE))
+    assert slot(events) == "iom_about"
+    message, events = run(tracker("ask_partners", text="and the UN?", last_entry="partner_academia",
+                                  entities=[{"entity": "subject", "value": "un_agencies"}]))
+    assert slot(events) == "partner_un"
+
+
 def test_where_it_is_present_after_iom_is_about_iom_not_the_website():
     message, events = run(tracker("ask_website", text="and countries where it's present?", last_entry="iom_about"))
     assert slot(events) == "iom_about"
@@ -339,6 +351,12 @@ def stated_facts(messages) -> List[str]:
     return [marker for marker in FACT_MARKERS if marker.lower() in shown.lower()]
 
 
+def test_an_item_named_in_context_is_still_checked_for_the_detail_asked():
+    message, events = run(tracker("ask_unavailable", 0.41, text="which countries had missions last year",
+                                  last_entry="project_elections"))
+    assert message["turn"]["kind"] == "no_detail" and stated_facts([message]) == []
+
+
 @pytest.mark.parametrize("intent,subject,text,entry", [
     ("ask_projects", "eurcap", "When was EURCAP launched?", "project_eurcap"),
     ("ask_priorities", "border_management", "How much does the EU spend on border management?", "prio_ibm"),
@@ -349,6 +367,7 @@ def stated_facts(messages) -> List[str]:
     ("ask_projects", None, "How many EU-funded projects does the office run?", "projects_overview"),
     ("ask_partners", "ngos", "any specific NGO names?", "partner_ngos"),
     ("ask_partners", "private_sector", "quelles entreprises ?", "partner_private_sector"),
+    ("ask_iom", None, "how many staff does iom have worldwide?", "iom_about"),
 ])
 def test_a_detail_the_entry_does_not_give_is_not_answered_with_it(intent, subject, text, entry):
     entities = [{"entity": "subject", "value": subject}] if subject else []

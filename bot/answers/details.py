@@ -130,6 +130,8 @@ ORDER = (Detail.AMOUNT, Detail.PERSON, Detail.ADDRESS, Detail.PROCEDURE, Detail.
 YEAR_OR_MONTH = re.compile(r"\b(1[89]\d\d|20\d\d|january|february|march|april|june|july|august|september|"
                            r"october|november|december)\b", re.I)
 NUMBER = re.compile(r"\b\d+\b")
+STAFF = re.compile(r"\b(staff|staffers|employees|personnel|people (work|employed)|workers|effectifs?|salari[ée]s|"
+                   r"employ[ée]s|agents|collaborateurs)\b", re.I)
 
 
 def asked(text: str) -> Optional[Detail]:
@@ -171,6 +173,8 @@ def missing(entry: Entry, text: str, known_years: Collection[str] = (),
     kind = asked(text)
     if kind is Detail.WHEN and OTHER_EVENT.search(text):
         return Detail.WHEN
+    if kind is Detail.COUNT and STAFF.search(text):
+        return Detail.COUNT  # "how many staff does IOM have?": the content's numbers count member states, countries
     return kind if kind is not None and not has(entry, kind) else None
 
 

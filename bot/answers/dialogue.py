@@ -5,7 +5,7 @@ Pure functions over `Content`, so the action server stays thin and the logic is 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bot.answers import details, feedback
@@ -101,6 +101,14 @@ WHY_ALONE = re.compile(r"^\W*((and|so|but|ok|okay|et|alors|mais)\W+)*(why|how co
 STANDS_FOR = re.compile(r"\b(stands? for|acronym|abbreviation|short for|veut dire|signifie|sigle|acronyme|"
                         r"abr[ée]viation)\b", re.I)
 CONTEXT_INTENTS = {FALLBACK_INTENT, "out_of_scope", "ask_unavailable", HELP_INTENT}
+# "Is it part of the UN?", "l'OIM fait partie de l'ONU ?": IOM's place in the UN system, not the UN agencies it
+# partners with (the subject the lookup finds in "the UN").
+UN_MEMBERSHIP = re.compile(r"\b(part of|member of|belongs? to|within|in|join(ed)?) the (UN|United Nations)\b|"
+                           r"\b(is|isn['’]t|was) (it|iom|the organi[sz]ation) (an? )?(UN|United Nations) "
+                           r"(agency|body|organi[sz]ation)|"
+                           r"\b(fait|fais|font) partie (de l['’]ONU|des Nations unies|du syst[eè]me des Nations)|"
+                           r"\bmembre (de l['’]ONU|des Nations unies)|\b(une )?agence (de l['’]ONU|onusienne)\b", re.I)
+IOM_INTENT = "ask_iom"
 SINGULAR = re.compile(r"\b(it|this|that|[çc]a|cela|ceci|il|elle)\b", re.I)
 THIRD_PERSON = re.compile(r"\b(it|its|they|their|il|elle|ils|elles)\b", re.I)
 # Intents under which "the third partner" is looked up in the lists without the NLU's help.
@@ -322,9 +330,11 @@ class Dialogue:
         if awaiting_comment and awaiting_comment in content.entries and intent in NOT_A_QUESTION \
                 and not understood.text.startswith("/"):
             return self.comment(awaiting_comment, understood.text)
+        if subject_of(understood.entities) == "un_agencies" and UN_MEMBERSHIP.search(understood.text or ""):
+            understood, intent = replace(understood, intent=IOM_INTENT, entities=(), fallback=None), IOM_INTENT
         follow_up = self.in_context(understood, last)
-        if follow_up is not None:
-            return self.answer(follow_up)
+        if follow_up is not None:  # "which countries had missions last year?" names the item, asks what it lacks
+            return self.checked(follow_up, understood.text)
         named = self.named_item(understood.text) \
             if intent in POSITIONAL_INTENTS | content.subject_intents and not subject_of(understood.entities) else None
         if named is not None:
