@@ -23,11 +23,10 @@ def held_out(bot) -> Report:
 
 # Gates the served bot does not meet yet, with the last measurement (issue 11's closing note). Expected to
 # fail, and strict: a run that meets one of them fails until its line here is deleted, so a met gate is kept.
-# Since 2026-12-03 the held-out set includes round 2 (tests/heldout/round2_*.yml, first scored that day).
-NOT_MET = {"en": "88.0 % (243/276) on 2026-12-03, gate 95 %",
-           "fr": "89.4 % (160/179) on 2026-12-03, gate 90 %",
-           "conversations en": "84.0 % (42/50) on 2026-12-03, gate 90 %",
-           "conversations fr": "78.0 % (39/50) on 2026-12-03, gate 90 %"}
+# Since 2026-12-03 the held-out set includes rounds 2 and 3 (tests/heldout/round2_*.yml, round3_*.yml).
+NOT_MET = {"en": "89.6 % (337/376, rounds 1-3) on 2026-12-03, gate 95 %",
+           "conversations en": "87.1 % (61/70) on 2026-12-03, gate 90 %",
+           "conversations fr": "72.9 % (51/70) on 2026-12-03, gate 90 %"}
 
 
 @pytest.mark.parametrize("category", [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=NOT_MET[c]))
