@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.actions import ActionAnswer
 from bot.answers.content_store import load_content
 from bot.answers.dialogue import Options
+from bot.answers.mentions import bare
 from bot.protocol import FALLBACK_KEY, LANGUAGE_KEY, DetectedLanguage, Fallback, FallbackReason
 from tests.support import config_thresholds
 from tools.evaluate import FACT_MARKERS
@@ -97,21 +98,25 @@ def test_context_when_after_iom_is_about_iom():
 
 
 @pytest.mark.parametrize("text", ["is it part of the UN?", "so it's not part of the UN?",
-                                  "l'OIM fait partie de l'ONU ?"])
+                                  "l'OIM fait partie de l'ONU ?", "L'OIM fait-elle partie de l'ONU ?",
+                                  "c'est une agence des Nations unies ?"])
 def test_iom_in_the_un_system_is_not_the_un_agencies_partner(text):
     message, events = run(tracker("nlu_fallback", 0.3, text=text, last_entry="office_role",
                                   entities=[{"entity": "subject", "value": "un_agencies"}],
                                   fallback=FallbackReason.LOW_CONFIDENCE))
     assert slot(events) == "iom_about"
-    message, events = run(tracker("ask_partners", text="and the UN?", last_entry="partner_academia",
-                                  entities=[{"entity": "subject", "value": "un_agencies"}]))
-    assert slot(events) == "partner_un"
+    for partner_question in ["and the UN?", "who are your partners in the UN?"]:
+        message, events = run(tracker("ask_partners", text=partner_question, last_entry="partner_academia",
+                                      entities=[{"entity": "subject", "value": "un_agencies"}]))
+        assert slot(events) == "partner_un"
 
 
 def test_where_it_is_present_after_iom_is_about_iom_not_the_website():
     message, events = run(tracker("ask_website", text="and countries where it's present?", last_entry="iom_about"))
     assert slot(events) == "iom_about"
     message, events = run(tracker("ask_website", text="what sections does the website have?", last_entry="iom_about"))
+    assert slot(events) == "website_sections"
+    message, events = run(tracker("ask_website", text="does it have a website?", last_entry="iom_about"))
     assert slot(events) == "website_sections"
 
 
@@ -261,7 +266,8 @@ def test_a_position_in_the_list_just_shown_answers_that_item(text, position):
     assert slot(events) == items[position]
 
 
-@pytest.mark.parametrize("text", ["go back to number 3", "back to the third one", "revenons au troisième"])
+@pytest.mark.parametrize("text", ["go back to number 3", "back to the third one", "revenons au troisième", "no.3",
+                                  "item three"])
 def test_going_back_to_a_position_after_an_item_takes_it_from_that_items_list(text):
     items = CONTENT.entries["priorities_overview"].items
     message, events = run(tracker("nlu_fallback", 0.3, text=text, last_entry=items[-1],
@@ -320,6 +326,16 @@ def test_thumbs_down_offers_reasons_then_a_comment_which_is_stored():
     assert awaiting(events) is None
 
 
+@pytest.mark.parametrize("intent,text", [("ask_personal_case", "too vague for my report"),
+                                         ("ask_unavailable", "I needed the budget figures")])
+def test_a_comment_the_nlu_reads_as_a_refusal_is_still_the_comment(intent, text):
+    comment = tracker(intent, 0.45, text=text)
+    comment.slots["awaiting_comment"] = "prio_ibm"
+    message, events = run(comment)
+    assert message["text"] == CONTENT.message("feedback_comment_thanks", "en")
+    assert feedback_slot(events)["comment"] == text and awaiting(events) is None
+
+
 def test_a_question_after_a_thumbs_down_is_answered_not_taken_as_a_comment():
     question = tracker("ask_iom")
     question.slots["awaiting_comment"] = "prio_ibm"
@@ -368,6 +384,8 @@ def test_an_item_named_in_context_is_still_checked_for_the_detail_asked():
     ("ask_partners", "ngos", "any specific NGO names?", "partner_ngos"),
     ("ask_partners", "private_sector", "quelles entreprises ?", "partner_private_sector"),
     ("ask_iom", None, "how many staff does iom have worldwide?", "iom_about"),
+    ("ask_iom", None, "combien de personnes travaillent à l'OIM ?", "iom_about"),
+    ("ask_partners", "ngos", "which NGO exactly?", "partner_ngos"),
 ])
 def test_a_detail_the_entry_does_not_give_is_not_answered_with_it(intent, subject, text, entry):
     entities = [{"entity": "subject", "value": subject}] if subject else []
@@ -459,7 +477,9 @@ def test_a_short_reply_the_nlu_cannot_place_is_read_in_context(intent, text, ent
 @pytest.mark.parametrize("intent,text", [("out_of_scope", "and what about the weather tomorrow?"),
                                          ("ask_unavailable", "and who leads it?"),
                                          ("out_of_scope", "which football team wins?"),
-                                         ("nlu_fallback", "what budget does it have?")])
+                                         ("nlu_fallback", "what budget does it have?"),
+                                         ("nlu_fallback", "What is Frontex?"),  # a new question, not a detail
+                                         ("nlu_fallback", "quel est ton nom ?")])
 def test_context_does_not_turn_an_off_topic_reply_into_an_answer(intent, text):
     message, events = run(tracker(intent, text=text, last_entry="project_eurcap"))
     assert slot(events) is None
@@ -666,3 +686,8 @@ def test_more_ways_of_asking_to_go_on(text):
     message, events = run(tracker("nlu_fallback", 0.3, text=text, last_entry="office_aim",
                                   fallback=FallbackReason.LOW_CONFIDENCE))
     assert message["turn"]["kind"] == "more"
+
+
+@pytest.mark.parametrize("text", ["not the third", "nothing", "a second please", "none of them", "items"])
+def test_words_that_begin_like_a_position_word_are_not_a_bare_position(text):
+    assert not bare(text)

@@ -126,8 +126,15 @@ def test_a_message_not_shaped_as_introduction_then_question_has_no_asking_part(t
 
 def test_the_asking_sentences_replace_the_message_only_when_the_nlu_places_them():
     text = "I'm a student in Leuven. What does the office do?"
-    placed = parser({"What does the office do?": ("ask_office_role", None)})
+    placed = parser({"What does the office do?": ("ask_office_role", None), text: ("ask_office_role", None)})
     assert asyncio.run(compound.without_introduction(text, placed)) == "What does the office do?"
-    unplaced = parser({"What does the office do?": ("nlu_fallback", None)})
+    unplaced = parser({"What does the office do?": ("nlu_fallback", None), text: ("ask_office_role", None)})
     assert asyncio.run(compound.without_introduction(text, unplaced)) == text
     assert asyncio.run(compound.without_introduction(text, None)) == text
+
+
+def test_the_message_stays_whole_when_its_introduction_names_the_subject():
+    text = "I'm researching AVRR for my thesis. What does the office work towards?"
+    readings = {"What does the office work towards?": ("ask_priorities", None), text: ("ask_priorities", "avrr")}
+    assert compound.asking_sentences(text) == "What does the office work towards?"
+    assert asyncio.run(compound.without_introduction(text, parser(readings))) == text

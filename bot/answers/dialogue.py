@@ -24,7 +24,9 @@ MESSAGE_KEYS = {"ask_unavailable": "unavailable", "ask_personal_case": "personal
 SWITCH_INTENT = "switch_language"
 MORE_INTENT = "ask_more"
 CONTACT_INTENT = "ask_contact"
-NOT_A_QUESTION = {FALLBACK_INTENT, "out_of_scope"}  # after a 👎 and its reason, such a message is a comment
+# After a 👎 and its reason, such a message is a comment: not understood, off topic, or a refusal the bot would
+# give ("too vague for my report" reads as a personal case, "I needed the budget" as a detail it lacks).
+NOT_A_QUESTION = {FALLBACK_INTENT, "out_of_scope", "ask_personal_case", "ask_unavailable"}
 # "When was it founded?" right after a question about IOM is about IOM, not the Brussels office -- unless
 # the question names the office ("when was the office established?").
 CONTEXT_REDIRECTS: Dict[Tuple[str, str], Optional[str]] = {("ask_history", "ask_iom"): "ask_iom",
@@ -32,6 +34,7 @@ CONTEXT_REDIRECTS: Dict[Tuple[str, str], Optional[str]] = {("ask_history", "ask_
 # The same with a pronoun: "and countries where it's present?" after IOM is about IOM (its offices in over 100
 # countries), not the website's "Where We Work" section that "which countries…?" alone would get.
 PRONOUN_REDIRECTS: Dict[Tuple[str, str], str] = {("ask_website", "ask_iom"): "ask_iom"}
+WEBSITE_WORDS = re.compile(r"\b(web ?site|site|sites|link|url|page|pages|section|rubrique|lien)\b", re.I)
 OFFICE_WORDS = re.compile(r"\b(office|brussels|liaison|bureau|bruxelles|brussel)\b", re.I)
 # "Who else?" after one partner or priority: the whole list it belongs to.
 OTHERS = re.compile(r"\b(who else|what else|which others?|the others|any others?|other ones|"
@@ -53,9 +56,10 @@ ELLIPSIS = re.compile(r"^\W*(and|what about|how about|same for|et|et pour|et con
 ELLIPSIS_WORDS = 10
 # "Which month?", "which institutions exactly?", "par quels types d'actions ?": a short question for a detail of
 # what was just said, when the NLU places it nowhere; the topic's answer (if it gives that detail) is the reply.
+# Not "what is Frontex?" or "quel est ton nom ?": a question word and a verb ask something new.
 WH_FOLLOW_UP = re.compile(r"^\W*((and|so|et|alors)\W+)?(which|what|through what|by what|in what|quel(le)?s?|lequel|"
-                          r"laquelle|lesquel(le)?s|par quel(le)?s?|de quel(le)?s?|dans quel(le)?s?|concr[eè]tement)\b",
-                          re.I)
+                          r"laquelle|lesquel(le)?s|par quel(le)?s?|de quel(le)?s?|dans quel(le)?s?|concr[eè]tement)\b"
+                          r"(?!\W*(is|are|was|were|does|do|did|s|est|sont|[ée]tait|c['’]est)\b)", re.I)
 WH_FOLLOW_UP_WORDS = 5
 IOM_WORDS = re.compile(r"\b(IOM|OIM)\b", re.I)
 # What the seed never gives: "how many staff does it have?" after the partners is not about the partners.
@@ -103,11 +107,14 @@ STANDS_FOR = re.compile(r"\b(stands? for|acronym|abbreviation|short for|veut dir
 CONTEXT_INTENTS = {FALLBACK_INTENT, "out_of_scope", "ask_unavailable", HELP_INTENT}
 # "Is it part of the UN?", "l'OIM fait partie de l'ONU ?": IOM's place in the UN system, not the UN agencies it
 # partners with (the subject the lookup finds in "the UN").
-UN_MEMBERSHIP = re.compile(r"\b(part of|member of|belongs? to|within|in|join(ed)?) the (UN|United Nations)\b|"
+UN_MEMBERSHIP = re.compile(r"\b(part of|member of|belongs? to|join(ed)?) the (UN|United Nations)\b|"
+                           r"\b(is|are|was) (it|iom|they|the organi[sz]ation) (in|within|under) the "
+                           r"(UN|United Nations)\b|"
                            r"\b(is|isn['’]t|was) (it|iom|the organi[sz]ation) (an? )?(UN|United Nations) "
                            r"(agency|body|organi[sz]ation)|"
-                           r"\b(fait|fais|font) partie (de l['’]ONU|des Nations unies|du syst[eè]me des Nations)|"
-                           r"\bmembre (de l['’]ONU|des Nations unies)|\b(une )?agence (de l['’]ONU|onusienne)\b", re.I)
+                           r"\b(fait|fais|font)(-(elle|il|ils|elles))? partie (de l['’]ONU|des Nations unies|"
+                           r"du syst[eè]me des Nations)|\bmembre (de l['’]ONU|des Nations unies)|"
+                           r"\b(une )?agence (de l['’]ONU|des Nations unies|onusienne)\b", re.I)
 IOM_INTENT = "ask_iom"
 SINGULAR = re.compile(r"\b(it|this|that|[çc]a|cela|ceci|il|elle)\b", re.I)
 THIRD_PERSON = re.compile(r"\b(it|its|they|their|il|elle|ils|elles)\b", re.I)
@@ -367,7 +374,7 @@ class Dialogue:
             return self.more(last)
         if last and not subject and not OFFICE_WORDS.search(text):
             intent = CONTEXT_REDIRECTS.get((intent or "", last.intent or ""), intent)
-            if THIRD_PERSON.search(text):
+            if THIRD_PERSON.search(text) and not WEBSITE_WORDS.search(text):  # "does it have a website?"
                 intent = PRONOUN_REDIRECTS.get((intent or "", last.intent or ""), intent)
             if last.subject and PRONOUN.search(text) and details.missing(last, text, content.years, content.places):
                 return self.no_detail(last)  # "when was it launched?" after EURCAP

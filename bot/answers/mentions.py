@@ -31,8 +31,9 @@ ORDINAL_WORDS = {
 CARDINALS = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
              "un", "une", "deux", "trois", "quatre", "cinq", "sept", "huit", "neuf", "dix"}
 POSITION_WORDS = r"(?:number|no\.?|n°|#|item|point|option|numero|numéro|num)"
-# Not inside a word: "revenons" holds "no" + "ns".
-NUMBERED = re.compile(rf"(?<!\w)(?:{POSITION_WORDS}\s*)(\d{{1,2}}|[a-zéè]+)\b", re.I)
+# A position word on its own, then a number ("no.3", "#2") or a word after a space: not inside "revenons", and not
+# "not", "none" or "items", which begin with one.
+NUMBERED = re.compile(rf"(?<!\w)(?:{POSITION_WORDS})(?:\s*(\d{{1,2}})\b|\s+([a-zéè]+)\b)", re.I)
 SUFFIXED = re.compile(r"\b(\d{1,2})\s*(?:st|nd|rd|th|er|re|ère|e|ème|eme)\b", re.I)
 BARE_NUMBER = re.compile(r"(?<![\w.,])(\d{1,2})(?![\w.,])")  # not part of "2011", "1.5", "2,000"
 WORD = re.compile(r"[a-zàâçéèêëîïôûùüÿœ]+", re.I)
@@ -47,7 +48,7 @@ def mentioned_position(text: str) -> Optional[int]:
     if SECOND_LAST_WORDS.search(text):
         return SECOND_LAST
     for numbered in NUMBERED.finditer(text):
-        value = numbered.group(1).lower()
+        value = (numbered.group(1) or numbered.group(2)).lower()
         position = int(value) if value.isdigit() else ORDINAL_WORDS.get(value)
         if position is not None:
             return position
@@ -82,7 +83,7 @@ FILLER = {"the", "one", "ones", "please", "and", "what", "about", "tell", "me", 
           "explique", "expliquez", "expliquer", "détaille", "détaillez", "détailler", "detailler", "peux", "pouvez",
           "tu", "vous", "parle", "parlez", "concerne", "ça", "ca", "cela", "exactly", "exactement", "again",
           # "go back to number 3", "back to the second one", "revenons au troisième"
-          "go", "back", "to", "revenons", "reviens", "revenir", "retour", "au", "à", "a"}
+          "go", "back", "to", "revenons", "reviens", "revenir", "retour", "au", "à"}
 
 
 def bare(text: str) -> bool:

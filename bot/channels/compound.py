@@ -5,7 +5,8 @@ rarely notices the other was dropped. Here the message is cut where a second que
 conjunction or a question mark followed by a question word), each part is parsed by the same NLU, and the
 message is answered as consecutive turns only when every part on its own is a confident question about a
 different content entry. Anything less ("the partners and priorities of the office", "when and why?",
-"thanks, and what is EURCAP?") stays one message and goes through the NLU as it is.
+"thanks, and what is EURCAP?") stays one message. A message that introduces the visitor before it asks is
+read by its asking sentences (`without_introduction`).
 
 Written by hand: the cut is a few regular expressions over English and French, and the decision reads our
 content store; no library does either.
@@ -75,7 +76,8 @@ ABOUT_THE_VISITOR = re.compile(r"^(?:i\b|i['’]m\b|im\b|we\b|we['’]re\b|my\b|
 INTRODUCTION_ASKS = re.compile(r"\b(wonder\w*|know|ask\w*|curious|question|like to|love to|savoir|demand\w*|"
                                r"interroge\w*|aimerais|voudrais|souhait\w*)\b", re.I)
 # The question leans on the introduction: "I keep hearing the term AVRR. Could you tell me what it stands for?"
-LEANS_BACK = re.compile(r"\b(it|its|this|these|those|them|they|more|ça|ca|cela|ceci|plus)\b", re.I)
+LEANS_BACK = re.compile(r"\b(it|its|this|that|these|those|them|they|there|he|she|him|her|more|the (project|programme|"
+                        r"one)|ça|ca|cela|ceci|plus|il|elle|ils|elles|lui|y|le projet|celui|celle)\b", re.I)
 
 
 def asking_sentences(text: str) -> Optional[str]:
@@ -94,10 +96,15 @@ def asking_sentences(text: str) -> Optional[str]:
 
 
 async def without_introduction(text: str, parse: Optional[Parse]) -> str:
-    """The asking sentences of a message that introduces the visitor first, when the NLU places them (as a
-    question, not chitchat); else the message as it is."""
+    """The asking sentences of a message that introduces the visitor first, when the NLU places them and they
+    keep the subject the whole message names ("I work on EURCAP. Who funds the project?" stays whole); else the
+    message as it is."""
     question = asking_sentences(text)
     if question is None or parse is None:
         return text
-    intent = ((await parse(question)).get("intent") or {}).get("name")
-    return question if intent and intent != FALLBACK_INTENT else text
+    alone = await parse(question)
+    intent = (alone.get("intent") or {}).get("name")
+    if not intent or intent == FALLBACK_INTENT:
+        return text
+    subject = subject_of((await parse(text)).get("entities") or [])
+    return question if subject is None or subject == subject_of(alone.get("entities") or []) else text

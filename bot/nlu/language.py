@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 DETECTED = ["en", "fr", "nl", "de", "es", "it", "pt", "pl"]
 MIN_LETTERS = 6  # fewer letters than this (after cleaning) never change the conversation's language
 CONFIDENT = 0.7  # the classifier's probability for a language to count as reliable
-NO_LANGUAGE = re.compile(r"https?://\S+|\S+@\S+|\b[A-Z][A-Z0-9]+s?\b|[\d_]+|[^\w\s'’-]", re.U)
+LINKS = re.compile(r"https?://\S+|\S+@\S+")
+NO_LANGUAGE = re.compile(LINKS.pattern + r"|\b[A-Z][A-Z0-9]+s?\b|[\d_]+|[^\w\s'’-]", re.U)
 # Names and acronyms of this domain typed in lower case: they belong to no language ("eurcap", "oim").
 DOMAIN_TERMS = re.compile(r"\b(eurcap|avrr|iom|oim|mecc|ibm|eu|ue|un|onu|ngos?|ong|brussels?|bruxelles|brussel|"
                           r"go)\b", re.I)
@@ -116,8 +117,11 @@ class LanguageClassifier(SparseTextComponent):
 
     def detect(self, text: str) -> DetectedLanguage:
         detected = self._detect(text)
-        by_terms = {code for pattern, code in LANGUAGE_OF_TERMS if pattern.search(text)}
-        if not detected.reliable and len(by_terms) == 1 and self.model is not None:
+        words = LINKS.sub(" ", text)  # "https://eea.iom.int/fr" names nothing
+        by_terms = {code for pattern, code in LANGUAGE_OF_TERMS if pattern.search(words)}
+        # Only when the words around say little: "EU projets ?" is French, "¿Qué hace la OIM?" Spanish.
+        if not detected.reliable and len(by_terms) == 1 and self.model is not None \
+                and (detected.confidence < TERM_CONFIDENCE or detected.language in by_terms):
             language = by_terms.pop()
             confidence = detected.confidence if detected.language == language else 0.0
             return DetectedLanguage(language, max(confidence, TERM_CONFIDENCE), False)
