@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Collection, Optional, Set
+from typing import Collection, List, Optional, Set
 
 from babel import Locale
 
@@ -191,9 +191,17 @@ def places_named(text: str) -> Set[str]:
 def places_asked(text: str) -> Set[str]:
     """The places named where the question is asked: "I represent an organisation in Africa. Are regional
     organisations among your partners?" asks nothing about Africa."""
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", (text or "").strip()) if s]
-    asking = [s for s in sentences if s.rstrip().endswith("?")] or sentences[-1:]
+    split = sentences(text)
+    asking = [s for s in split if s.rstrip().endswith("?")] or split[-1:]
     return set().union(*(places_named(s) for s in asking)) if asking else set()
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def sentences(text: str) -> List[str]:
+    """The text's sentences, split after ".", "!" or "?"."""
+    return [s for s in SENTENCE_END.split((text or "").strip()) if s]
 
 
 def _places() -> "re.Pattern[str]":

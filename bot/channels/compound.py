@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
+from bot.answers import details
 from bot.answers.content_store import Content
 from bot.answers.dialogue import FALLBACK_INTENT, subject_of
 
@@ -66,7 +67,6 @@ async def split(text: str, parse: Optional[Parse], content: Content) -> List[str
 # "I work for a humanitarian NGO. Could you explain whether the office works on crisis situations? Thank you."
 # Visitors introduce themselves before they ask, and the introduction's words steer the NLU (here to the NGO
 # partners); the asking sentences alone say what is wanted.
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 SALUTATION = re.compile(r"^(?:(?:hello|hi|hey|dear\s+[\w\s]{0,30}?|good (?:morning|afternoon|evening)|bonjour|bonsoir|"
                         r"salut|madame,?\s*monsieur|cher(?:e|s|es)?\s+[\w\s]{0,30}?)\s*[,!:]\s*)+", re.I)
 # A sentence about the visitor, not a question: "I'm a student.", "Je suis journaliste.", "As a researcher, …".
@@ -83,7 +83,7 @@ LEANS_BACK = re.compile(r"\b(it|its|this|that|these|those|them|they|there|he|she
 def asking_sentences(text: str) -> Optional[str]:
     """The sentences that ask, when the message first says something about the visitor and then asks; None when
     the message is not shaped that way."""
-    sentences = [s for s in SENTENCE_END.split(SALUTATION.sub("", (text or "").strip())) if s]
+    sentences = details.sentences(SALUTATION.sub("", (text or "").strip()))
     asking = [i for i, sentence in enumerate(sentences) if sentence.endswith("?")]
     if not asking or asking[0] == 0:
         return None
