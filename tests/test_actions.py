@@ -367,6 +367,16 @@ def stated_facts(messages) -> List[str]:
     return [marker for marker in FACT_MARKERS if marker.lower() in shown.lower()]
 
 
+@pytest.mark.parametrize("intent, text, last", [
+    ("ask_iom", "which of those 175 are EU countries?", "iom_about"),  # which ones, by name
+    ("ask_iom", "and EU member states among them?", "iom_about"),
+    ("ask_iom", "c'est quoi le nombre de garde-frontières formés par l'OIM ?", None),  # IOM's numbers count others
+])
+def test_names_and_counts_the_content_lacks_are_not_answered_with_its_numbers(intent, text, last):
+    message, _ = run(tracker(intent, 0.8, text=text, last_entry=last))
+    assert message["turn"]["kind"] == "no_detail" and stated_facts([message]) == []
+
+
 def test_an_item_named_in_context_is_still_checked_for_the_detail_asked():
     message, events = run(tracker("ask_unavailable", 0.41, text="which countries had missions last year",
                                   last_entry="project_elections"))
@@ -401,6 +411,8 @@ def test_a_detail_the_entry_does_not_give_is_not_answered_with_it(intent, subjec
     ("ask_iom", "How many member states does IOM have?", "175"),
     ("ask_history", "IOM has been around since 1951, and the Brussels office since when?", "2011"),
     ("ask_iom", "What exactly is IOM?", "1951"),
+    # French "quel est…" asks what, not which: not a request for names
+    ("ask_office_role", "Pourriez-vous m'expliquer quel est exactement le rôle de votre bureau ?", "liaison"),
     ("ask_office_aim", "What does the office aim for when it comes to advocacy?", "advocacy"),
 ])
 def test_a_detail_the_entry_gives_is_answered(intent, text, fact):
@@ -429,6 +441,10 @@ def test_and_the_office_after_a_when_question_asks_when_about_the_office():
     message, events = run(tracker("ask_office_role", text="and the Brussels office?", last_entry="iom_about",
                                   previous="What is IOM?"))
     assert slot(events) == "office_role"
+    # "when" at the end asks when too
+    message, events = run(tracker("ask_office_role", text="and the office itself?", last_entry="office_context",
+                                  previous="the lisbon treaty was when"))
+    assert slot(events) == "office_established"
 
 
 def test_a_results_question_naming_a_subject_is_answered_by_that_result():
@@ -491,8 +507,12 @@ def test_the_second_to_last_item():
     assert slot(events) == CONTENT.entries["priorities_overview"].items[-2]
 
 
-@pytest.mark.parametrize("text,language", [("could you answer in French please?", "fr"),
-                                           ("can u reply in english", "en"), ("en français svp", "fr")])
+@pytest.mark.parametrize("text,language", [
+    ("could you answer in French please?", "fr"), ("can u reply in english", "en"), ("en français svp", "fr"),
+    # the language asked for ("en français"), not the one merely named ("mon anglais")
+    ("désolé, mon anglais est nul. vous pouvez répéter en français ?", "fr"), ("not in English: French", "fr"),
+    ("English please, my colleague doesn't read French", "en"),
+])
 def test_a_switch_request_without_the_entity_takes_the_language_it_names(text, language):
     message, events = run_all(tracker("switch_language", text=text, language="en" if language == "fr" else "fr"))
     assert language_slot(events) == language
@@ -503,6 +523,18 @@ def test_a_position_after_an_answer_without_a_list_takes_its_follow_up_list():
     message, events = run(tracker("nlu_fallback", 0.3, text="le sixieme svp", last_entry="office_aim",
                                   fallback=FallbackReason.LOW_CONFIDENCE))
     assert slot(events) == CONTENT.entries["priorities_overview"].items[5]
+
+
+@pytest.mark.parametrize("text, language, question", [
+    ("In French please: who are the partners?", "fr", "who are the partners?"),
+    ("Ah pardon, je préfère en français finalement. Pourquoi cette date ?", "fr", "Pourquoi cette date ?"),
+    ("Please answer in English. Who are the partners?", "en", "Who are the partners?"),
+    ("I read the page in French. What is EURCAP?", None, "I read the page in French. What is EURCAP?"),
+    ("je préfère en français", None, "je préfère en français"),
+])
+def test_a_request_for_a_language_then_a_question_is_parted(text, language, question):
+    from bot.answers.language import leading_request
+    assert leading_request(text) == (language, question)
 
 
 def test_a_language_requested_before_the_question_switches_and_answers_it():
@@ -611,7 +643,12 @@ def test_a_list_question_naming_one_item_by_its_own_words_gets_that_item(text, i
     assert slot(events) == item
 
 
-@pytest.mark.parametrize("text", ["what are your priorities for Europe?", "what are your priorities on migration?"])
+@pytest.mark.parametrize("text", [
+    "what are your priorities for Europe?", "what are your priorities on migration?",
+    # a long message meets an item's word in passing ("preparing" / the crisis result's "preparedness")
+    "We are preparing a joint funding proposal with our network and want to know which outcomes the Brussels "
+    "office is pushing for in European policy. Could you summarise them?",
+])
 def test_general_words_never_pick_an_item(text):
     message, events = run(tracker("ask_priorities", text=text))
     assert slot(events) == "priorities_overview"

@@ -133,8 +133,35 @@ def test_the_asking_sentences_replace_the_message_only_when_the_nlu_places_them(
     assert asyncio.run(compound.without_introduction(text, None)) == text
 
 
-def test_the_message_stays_whole_when_its_introduction_names_the_subject():
+def test_the_message_stays_whole_when_its_introduction_names_one_of_the_questions_topics():
     text = "I'm researching AVRR for my thesis. What does the office work towards?"
     readings = {"What does the office work towards?": ("ask_priorities", None), text: ("ask_priorities", "avrr")}
     assert compound.asking_sentences(text) == "What does the office work towards?"
-    assert asyncio.run(compound.without_introduction(text, parser(readings))) == text
+    assert asyncio.run(compound.without_introduction(text, parser(readings), CONTENT)) == text
+
+
+def test_an_introduction_naming_the_visitors_affiliation_is_dropped():
+    # The NGO is where the visitor works; read whole, the message was answered with the NGO partners.
+    text = ("Hello, I'm a programme officer with a refugee-support NGO in Ghent. We'd like to understand what "
+            "outcomes the office is pushing for. Could you summarise?")
+    question = "We'd like to understand what outcomes the office is pushing for. Could you summarise?"
+    readings = {question: ("ask_priorities", None), text: ("ask_priorities", "ngos")}
+    assert asyncio.run(compound.without_introduction(text, parser(readings), CONTENT)) == question
+
+
+def test_a_question_naming_its_own_subject_drops_the_introduction():
+    text = "Good morning, I work in DG HOME on return policy. What is IOM's line on return at EU level?"
+    question = "What is IOM's line on return at EU level?"
+    readings = {question: ("ask_priorities", "avrr"), text: ("ask_partners", "eu_institutions")}
+    assert asyncio.run(compound.without_introduction(text, parser(readings), CONTENT)) == question
+
+
+@pytest.mark.parametrize("text, asking", [
+    ("Good evening. I'm Tom, I volunteer at a drop-in centre. I'm trying to understand how IOM thinks about "
+     "integration. Does the office work on that?",
+     "I'm trying to understand how IOM thinks about integration. Does the office work on that?"),
+    ("Bonjour, je suis bénévole dans un centre d'accueil. Que fait l'OIM pour les personnes les plus fragiles ?",
+     "Que fait l'OIM pour les personnes les plus fragiles ?"),
+])
+def test_what_is_asked_after_the_introduction_may_span_sentences(text, asking):
+    assert compound.asking_sentences(text) == asking

@@ -229,3 +229,25 @@ def test_retraining_encodes_only_new_examples(setting, encoder, monkeypatch):
     assert counting.encoded == sum(map(len, EXAMPLES.values()))
     trained(setting, {**EXAMPLES, "greet": [*EXAMPLES["greet"], "good evening"]}, resource=Resource("retrained"))
     assert counting.encoded == sum(map(len, EXAMPLES.values())) + 1
+
+
+# ---------------------------------------------------------------------------------------- parallel encoding
+
+def test_encoding_in_worker_processes_gives_the_same_vectors(encoder, monkeypatch):
+    from bot.nlu import parallel_encoding
+    monkeypatch.setattr(parallel_encoding, "workers_for", lambda count: 2)
+    texts = [*TEXTS, "x" * 300, *(f"question {n} about the office" for n in range(9))]
+    encoder._cache.clear()
+    assert np.array_equal(parallel_encoding.encode_many(encoder, texts), encoder.encode(texts))
+
+
+def test_a_failing_worker_raises_encoder_error_with_its_message(encoder, monkeypatch):
+    from bot.nlu import parallel_encoding
+    monkeypatch.setattr(parallel_encoding, "workers_for", lambda count: 2)
+    monkeypatch.setitem(parallel_encoding.ENCODERS, "only-in-this-process", lambda: encoder)
+
+    class Named:
+        name, dimension = "only-in-this-process", encoder.dimension
+
+    with pytest.raises(EncoderError, match="exit code 2: unknown sentence encoder 'only-in-this-process'"):
+        parallel_encoding.encode_many(Named(), TEXTS)

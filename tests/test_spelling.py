@@ -29,10 +29,16 @@ def corrected(text: str):
     ("how many MS?", "how many member states?"),
     ("GO Brussels role", "global office Brussels role"),
     ("wat r ur goals", "what are your goals"),
+    ("bjr jvoudrais savoir cque fait loim a bxl", "bonjour je voudrais savoir ce que fait l'OIM a Bruxelles"),
     ("when was the liason set up", "when was the liaison set up"),
 ])
 def test_what_the_encoder_reads(text, expected):
     assert corrected(text)[0] == expected
+
+
+def test_french_text_speak_the_training_data_uses_itself_is_left_as_it_is():
+    corrector = DomainSpellingCorrector({}, None, None, {**VOCABULARY, "svp": ("svp", 4)})  # type: ignore[arg-type]
+    assert corrector.expansion("svp") is None and corrector.expansion("stp") == ("s'il te plaît", "s'il te plaît")
 
 
 def test_the_classifiers_read_the_lemmas_of_the_words_meant():

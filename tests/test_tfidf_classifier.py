@@ -1,4 +1,5 @@
-"""bot.nlu.TfidfIntentClassifier: trains, saves as plain data, loads to the same predictions, blends with DIET."""
+"""bot.nlu.tfidf_intent_classifier.TfidfIntentClassifier: trains, saves as plain data, loads to the same
+predictions, blends with DIET."""
 from __future__ import annotations
 
 import pytest

@@ -15,6 +15,7 @@ the NLU understands; a kind not recognised simply means no check.
 from __future__ import annotations
 
 import re
+import unicodedata
 from enum import Enum
 from typing import Collection, List, Optional, Set
 
@@ -78,6 +79,7 @@ ASKED = {
         r"(^\W*((and|so|but|ok|then|et|alors|mais)\W+)*(when|quand)\b|"
         r"\bwhen (was|were|did|does|do|is|are|will|has|had|exactly|precisely)\b|"
         r"\bquand (a|ont|est|était|etait|fut|le|la|l['’]|les|avez|exactement|précisément)\b|\bquand\s*\?|"
+        r"\b(when|quand)\W*$|"  # "the lisbon treaty was when", "c'était quand"
         r"\b(which|what) month|quel mois|most recent(ly)?|latest|newest|le plus r[ée]cemment|derni[èe]rement|"
         r"\b(what year|which year|since when|how long ago|how old|what date|which date|quelle ann[ée]e|"
         r"depuis quand|quelle date|wann|seit wann|wanneer|sinds wanneer|cu[aá]ndo|desde cu[aá]ndo|quando|"
@@ -98,7 +100,12 @@ ASKED = {
         r"(which|quel(le)?s?) (compan(y|ies)|firms?|business(es)?|ngos?|universit(y|ies)|unions?|entreprises?|"
         r"soci[ée]t[ée]s?|ong|universit[ée]s?|syndicats?)\b|"
         r"les noms|citez|nommez|nomm[ée]ment)\b|"
-        r"\b(which|who|quel(le)?s?|lesquel(le)?s|qui|welche|wer|welke|cu[aá]les|quali|quais|kt[oó]re)\b.*"
+        # "which of those 175 are EU countries?", "and EU member states among them?": which ones, by name
+        r"\b(which|what|quel(le)?s|lesquel(le)?s) (ones? )?(of|d['’]entre|parmi) (those|these|them|the \d+|eux|elles|"
+        r"ces|les \d+)\b|\b(among|parmi) (them|those|these|eux|elles|ceux-ci|celles-ci|ces \d+)\b|"
+        # "quel est exactement le rôle… ?" asks what, not which: French "quel" before "est/sont" is "what is"
+        r"\b(which|who|quel(le)?s?(?! (est|sont|[ée]tait|[ée]taient|serait|seraient)\b)|lesquel(le)?s|qui|welche|wer|"
+        r"welke|cu[aá]les|quali|quais|kt[oó]re)\b.*"
         r"\b(exactly|specifically|precisely|exactement|pr[ée]cis[ée]ment|genau|precies|exactamente|esattamente|"
         r"exatamente|dok[lł]adnie)\b", re.I),
 }
@@ -133,6 +140,25 @@ NUMBER = re.compile(r"\b\d+\b")
 # Not "workers": "how many workers' organisations…" asks about partners, "migrant workers" about migration.
 STAFF = re.compile(r"\b(staff|staffers|employees|employ(s|ed|ing)?|personnel|people (work|working)|effectifs?|"
                    r"salari[ée]s|employ[ée]s|agents|collaborateurs|personnes? (qui )?travaill\w*)\b", re.I)
+
+
+# "how many member states…", "le nombre de garde-frontières formés", "combien d'États membres": what is counted.
+COUNTED = re.compile(r"\b(?:how many|number of|nombre d(?:e\s+|['’])|combien d(?:e\s+|['’]))(?:(?:the|les|des)\s+)?"
+                     r"(?:[^\W\d_]{1,4}[-\s])?([^\W\d_]{5,})", re.I)
+
+
+def _folded(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
+def counts_something_else(entry: Entry, text: str) -> bool:
+    """The question counts something the entry never names ("the number of border guards IOM trained" asked
+    of IOM, whose numbers count member states and countries): its numbers are not that count."""
+    match = COUNTED.search(text or "")
+    if match is None or entry.countable:
+        return False
+    stem = _folded(match.group(1))[:5]
+    return stem not in _folded(" ".join([*entry.answer.values(), *(entry.more or {}).values()]))
 
 
 def asked(text: str) -> Optional[Detail]:
@@ -174,7 +200,7 @@ def missing(entry: Entry, text: str, known_years: Collection[str] = (),
     kind = asked(text)
     if kind is Detail.WHEN and OTHER_EVENT.search(text):
         return Detail.WHEN
-    if kind is Detail.COUNT and STAFF.search(text):
+    if kind is Detail.COUNT and (STAFF.search(text) or counts_something_else(entry, text)):
         return Detail.COUNT  # "how many staff does IOM have?": the content's numbers count member states, countries
     return kind if kind is not None and not has(entry, kind) else None
 

@@ -13,19 +13,21 @@ Written by hand: a few lines over our own content; a stemmer per language would 
 """
 from __future__ import annotations
 
+import importlib.util
 import re
 import unicodedata
 from collections import Counter
-from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, Optional
-
-from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP_WORDS
-from spacy.lang.fr.stop_words import STOP_WORDS as FR_STOP_WORDS
+from pathlib import Path
+from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, Optional, Set
 
 if TYPE_CHECKING:
     from bot.answers.content_store import Content, Entry
 
 STEM = 5
 MAX_ENTRIES = 2  # the item and the overview that lists it; a word in more entries is general vocabulary
+# A long message names many words in passing ("We're preparing a proposal…" met "preparedness" in the crisis
+# result): beyond SHORT stems, an item needs two of its words.
+SHORT = 10
 WORD = re.compile(rf"[a-z]{{{STEM},}}")
 
 
@@ -33,8 +35,22 @@ def _fold(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
 
 
+def _spacy_stop_words(language: str) -> Set[str]:
+    """spaCy's stop-word list of `language`, read from its file without importing spaCy: `import spacy.lang.fr`
+    took 11 s of the action server's 12 s start-up (its tokenizer exceptions), for two word lists."""
+    spacy = importlib.util.find_spec("spacy")  # finds the installed package; does not import it
+    assert spacy is not None and spacy.origin, "spaCy is not installed: run `make setup`"
+    path = Path(spacy.origin).parent / "lang" / language / "stop_words.py"
+    spec = importlib.util.spec_from_file_location(f"_stop_words_{language}", path)
+    assert spec is not None and spec.loader is not None, f"{path}: not found"
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # a module holding one set literal, STOP_WORDS
+    return set(module.STOP_WORDS)
+
+
 # spaCy's English and French stop words ("every", "should", "lorsque", "toutes"): they name nothing.
-STOP_STEMS = frozenset(_fold(word)[:STEM] for word in EN_STOP_WORDS | FR_STOP_WORDS if len(word) >= STEM)
+STOP_STEMS = frozenset(_fold(word)[:STEM] for language in ("en", "fr") for word in _spacy_stop_words(language)
+                       if len(word) >= STEM)
 
 
 def stems(text: str) -> FrozenSet[str]:
@@ -65,6 +81,7 @@ def item_named_by_words(content: "Content", listed: "Entry", text: str) -> Optio
     words = stems(text or "")
     hits = Counter({item: len(words & own) for item, own in content.distinctive_stems.get(listed.id, {}).items()})
     ranked = hits.most_common(2)
-    if not ranked or ranked[0][1] == 0 or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
+    needed = 1 if len(words) <= SHORT else 2
+    if not ranked or ranked[0][1] < needed or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
         return None
     return content.entries[ranked[0][0]]

@@ -50,23 +50,44 @@ LEADING_REQUEST = re.compile(
     r"\s+en\s+\w+|en\s+\w+(\s+(svp|stp|s['’]il vous pla[iî]t|maintenant|d[ée]sormais))?"
     r")(\s+(please|svp|stp|s['’]il vous pla[iî]t|maintenant|now))?\s*[?:.!,;-]+\s*", re.I)
 MIN_QUESTION_WORDS = 2
+ASKED_FOR = re.compile(r"\b(in|en|auf|op|al|em)\s+$", re.I)  # "in French", "en anglais": a language asked for
+# "Ah pardon, je préfère en français finalement. Pourquoi cette date ?": a first sentence asking for a
+# language (a preference or a request verb and "in/en <language>"), then the question.
+REQUEST_SENTENCE = re.compile(
+    r"^(?P<request>[^.!?:;]*\b(pr[ée]f[eè]r\w*|prefer\w*|plut[oô]t|rather|please|pls|svp|stp|switch\w*|pass\w*|"
+    r"continu\w*|r[ée]pond\w*|answer|reply|[ée]cri\w*|write|parl\w*|speak)\b[^.!?:;]*\b(in|en)\s+\w+[^.!?:;]*)"
+    r"[.!:;]+\s*", re.I)
+
+
+def _clause_before(text: str, start: int) -> str:
+    """Up to 25 characters before `start`, within its clause: "not in English: French" negates only English."""
+    return re.split(r"[,:;.!?]", text[max(0, start - 25):start])[-1]
 
 
 def named_language(text: str) -> Optional[str]:
-    """The language a switch request names ("in French please"): the first one named that is not negated
-    ("English please, my colleague doesn't read French" -> en; "not in English: French" -> fr), else None."""
-    found = sorted((match.start(), code) for pattern, code in NAMED for match in pattern.finditer(text or ""))
-    wanted = [code for start, code in found if not NEGATION.search(text[max(0, start - 25):start])]
-    return next(iter(wanted or [code for _, code in found]), None)
+    """The language a switch request names ("in French please"): the first one asked for ("in/en <language>")
+    that is not negated, else the first one named that is not negated ("English please, my colleague doesn't
+    read French" -> en; "not in English: French" -> fr; "mon anglais n'est pas top, répétez en français" -> fr),
+    else None."""
+    text = text or ""
+    found = sorted((match.start(), code) for pattern, code in NAMED for match in pattern.finditer(text))
+    wanted = [(start, code) for start, code in found if not NEGATION.search(_clause_before(text, start))]
+    asked = [code for start, code in wanted if ASKED_FOR.search(text[max(0, start - 8):start])]
+    return next(iter(asked or [code for _, code in wanted] or [code for _, code in found]), None)
 
 
 def leading_request(text: str) -> Tuple[Optional[str], str]:
     """(the language a leading request asks for, the question after it), or (None, text) when the message is
     not a language request followed by a question."""
-    match = LEADING_REQUEST.match(text or "")
-    if not match:
-        return None, text
-    language, rest = named_language(match.group(0)), text[match.end():].strip()
+    text = text or ""
+    match = LEADING_REQUEST.match(text)
+    if match:
+        language, rest = named_language(match.group(0)), text[match.end():].strip()
+    else:
+        match = REQUEST_SENTENCE.match(text)
+        if not match or "?" not in text[match.end():]:
+            return None, text
+        language, rest = named_language(match.group("request")), text[match.end():].strip()
     if language is None or len(rest.split()) < MIN_QUESTION_WORDS:
         return None, text
     return language, rest

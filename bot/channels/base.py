@@ -174,7 +174,7 @@ class FaqChannel(InputChannel):
                 metadata = {**(metadata or {}), REQUESTED_LANGUAGE_KEY: screened.language}
             # An introduction before the question is set aside; two questions in one message are answered as
             # two turns (bot/channels/compound.py).
-            question = await compound.without_introduction(screened.text or "", self.parse)
+            question = await compound.without_introduction(screened.text or "", self.parse, self.content.get())
             pieces = [question] if screened.language else \
                 await compound.split(question, self.parse, self.content.get())
             for piece in pieces:

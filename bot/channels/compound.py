@@ -68,37 +68,44 @@ async def split(text: str, parse: Optional[Parse], content: Content) -> List[str
 # Visitors introduce themselves before they ask, and the introduction's words steer the NLU (here to the NGO
 # partners); the asking sentences alone say what is wanted.
 SALUTATION = re.compile(r"^(?:(?:hello|hi|hey|dear\s+[\w\s]{0,30}?|good (?:morning|afternoon|evening)|bonjour|bonsoir|"
-                        r"salut|madame,?\s*monsieur|cher(?:e|s|es)?\s+[\w\s]{0,30}?)\s*[,!:]\s*)+", re.I)
+                        r"salut|madame,?\s*monsieur|cher(?:e|s|es)?\s+[\w\s]{0,30}?)\s*[,!:.]\s*)+", re.I)
 # A sentence about the visitor, not a question: "I'm a student.", "Je suis journaliste.", "As a researcher, …".
 ABOUT_THE_VISITOR = re.compile(r"^(?:i\b|i['’]m\b|im\b|we\b|we['’]re\b|my\b|our\b|as an?\b|je\b|j['’]|nous\b|mon\b|"
                                r"ma\b|mes\b|notre\b|en tant que\b|dans le cadre\b)", re.I)
 # The introduction itself asks ("…and wondered whether our agency falls within your scope. Could you clarify?").
-INTRODUCTION_ASKS = re.compile(r"\b(wonder\w*|know|ask\w*|curious|question|like to|love to|savoir|demand\w*|"
-                               r"interroge\w*|aimerais|voudrais|souhait\w*)\b", re.I)
+INTRODUCTION_ASKS = re.compile(r"\b(wonder\w*|know|ask\w*|curious|question|like to|love to|understand\w*|learn|"
+                               r"find out|savoir|demand\w*|interroge\w*|aimerais|voudrais|souhait\w*|comprendre)\b",
+                               re.I)
 # The question leans on the introduction: "I keep hearing the term AVRR. Could you tell me what it stands for?"
 LEANS_BACK = re.compile(r"\b(it|its|this|that|these|those|them|they|there|he|she|him|her|more|the (project|programme|"
-                        r"one)|ça|ca|cela|ceci|plus|il|elle|ils|elles|lui|y|le projet|celui|celle)\b", re.I)
+                        r"one)|ça|ca|cela|ceci|(en )?(dire|savoir) plus|il|elle|ils|elles|lui|y|le projet|celui|"
+                        r"celle)\b", re.I)  # "les plus fragiles" leans on nothing
 
 
 def asking_sentences(text: str) -> Optional[str]:
-    """The sentences that ask, when the message first says something about the visitor and then asks; None when
-    the message is not shaped that way."""
+    """What the message asks after the sentences that only introduce the visitor ("I'm a programme officer with
+    an NGO in Ghent. We'd like to understand what the office works towards. Could you summarise?" -> from "We'd
+    like…"); None when the message does not start that way, or when what it asks leans on the introduction."""
     sentences = details.sentences(SALUTATION.sub("", (text or "").strip()))
-    asking = [i for i, sentence in enumerate(sentences) if sentence.endswith("?")]
-    if not asking or asking[0] == 0:
+    introduction = 0
+    while introduction < len(sentences) and not sentences[introduction].endswith("?") \
+            and ABOUT_THE_VISITOR.match(sentences[introduction]) \
+            and len(sentences[introduction].split()) >= 3 and not INTRODUCTION_ASKS.search(sentences[introduction]):
+        introduction += 1  # "I see." is too short to introduce anyone
+    rest = sentences[introduction:]
+    asking = [i for i, sentence in enumerate(rest) if sentence.endswith("?") or INTRODUCTION_ASKS.search(sentence)]
+    if not introduction or not asking or not any(sentence.endswith("?") for sentence in rest):
         return None
-    before = sentences[:asking[0]]
-    if not all(ABOUT_THE_VISITOR.match(sentence) and len(sentence.split()) >= 3  # not "I see."
-               and not INTRODUCTION_ASKS.search(sentence) for sentence in before):
-        return None
-    question = " ".join(sentences[asking[0]:asking[-1] + 1])
-    return None if LEANS_BACK.search(question) else question
+    question = " ".join(rest[asking[0]:max(i for i, sentence in enumerate(rest) if sentence.endswith("?")) + 1])
+    return None if asking[0] != 0 or LEANS_BACK.search(rest[0]) else question
 
 
-async def without_introduction(text: str, parse: Optional[Parse]) -> str:
-    """The asking sentences of a message that introduces the visitor first, when the NLU places them and they
-    keep the subject the whole message names ("I work on EURCAP. Who funds the project?" stays whole); else the
-    message as it is."""
+async def without_introduction(text: str, parse: Optional[Parse], content: Optional[Content] = None) -> str:
+    """The asking sentences of a message that introduces the visitor first, when the NLU places them; else the
+    message as it is. When only the introduction names a subject, the message stays whole if that subject is
+    one of the question's own topics ("I'm researching AVRR for my thesis. What does the office work
+    towards?": the AVRR result); a subject of another kind is the visitor's affiliation ("I'm an officer with
+    an NGO. What outcomes is the office pushing for?" is not about the NGO partners) and is dropped."""
     question = asking_sentences(text)
     if question is None or parse is None:
         return text
@@ -106,5 +113,9 @@ async def without_introduction(text: str, parse: Optional[Parse]) -> str:
     intent = (alone.get("intent") or {}).get("name")
     if not intent or intent == FALLBACK_INTENT:
         return text
-    subject = subject_of((await parse(text)).get("entities") or [])
-    return question if subject is None or subject == subject_of(alone.get("entities") or []) else text
+    if subject_of(alone.get("entities") or []) is not None or content is None:
+        return question  # the question names what it is about
+    whole = await parse(text)
+    subject = subject_of(whole.get("entities") or [])
+    entry = content.find(intent, subject) if subject and (whole.get("intent") or {}).get("name") == intent else None
+    return text if entry is not None and entry.subject == subject and entry.intent == intent else question

@@ -1,2 +1,1 @@
-"""Our Rasa NLU components."""
-from bot.nlu.tfidf_intent_classifier import TfidfIntentClassifier  # noqa: F401
+"""Our Rasa NLU components (config.yml names each by its module: bot.nlu.<module>.<Class>)."""

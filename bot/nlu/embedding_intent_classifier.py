@@ -9,7 +9,8 @@ default C = 1 the confidences are too flat to pass the fallback threshold).
 `skip_above: p`: when the classifier before this one is already at least p sure, the message is not encoded
 (a cascade): most English and French questions need no encoder, so they keep their speed; unfamiliar
 wordings and other languages get it. The training examples' vectors are cached in `var/encoder-cache/`,
-so retraining only encodes new examples.
+so retraining only encodes new examples; a cold training encodes them on every core
+(bot/nlu/parallel_encoding.py).
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.encoder import DEFAULT_ENCODER, EncoderError, SentenceEncoder, load_encoder
+from bot.nlu.parallel_encoding import encode_many
 from bot.nlu.ranking import previous_ranking, set_ranking
 from bot.nlu.spelling import CORRECTED_TEXT_KEY
 from bot.nlu.stored_component import StoredComponent
@@ -55,7 +57,7 @@ class EmbeddingCache:
         missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
             log.info("encoding %d training examples (%d cached)", len(missing), len(texts) - len(missing))
-            known.update(zip(missing, self.encoder.encode(missing), strict=True))
+            known.update(zip(missing, encode_many(self.encoder, missing), strict=True))
             self.path.parent.mkdir(parents=True, exist_ok=True)
             np.savez(self.path, texts=np.array(list(known)), vectors=np.stack(list(known.values())))
         return np.stack([known[t] for t in texts])

@@ -10,7 +10,8 @@ sentence encoder reads. The visitor's own text (what the tracker stores and the 
 The lookup is symspellpy's (the SymSpell symmetric-delete algorithm: a vocabulary of a few thousand words
 answers in microseconds). Short words are never corrected: "bank" is not a typo of "back". The vocabulary
 is saved as JSON; nothing executable is stored. Staff abbreviations ("nb of MS?", "which RO?") and text-speak
-("wat r ur goals") are read as the words they stand for (`ABBREVIATIONS`, `TEXTSPEAK`).
+("wat r ur goals", "bjr jvoudrais savoir") are read as the words they stand for (`ABBREVIATIONS`, `TEXTSPEAK`,
+`TEXTSPEAK_FR`).
 """
 from __future__ import annotations
 
@@ -41,6 +42,13 @@ ABBREVIATIONS = {"MS": ("member states", "member state"), "RO": ("regional offic
 TEXTSPEAK = {"r": "are", "ur": "your", "u": "you", "wat": "what", "wen": "when", "wht": "what", "pls": "please",
              "plz": "please", "thx": "thanks", "abt": "about", "b4": "before", "ppl": "people", "coz": "because",
              "cuz": "because", "bcoz": "because", "govt": "government"}
+# French text-speak ("bjr jvoudrais savoir cque fait loim a bxl"); none is an English word. Read as the words
+# only when the training examples do not use the short form itself.
+TEXTSPEAK_FR = {"bjr": "bonjour", "slt": "salut", "qqn": "quelqu'un", "qqch": "quelque chose", "koi": "quoi",
+                "pk": "pourquoi", "pq": "pourquoi", "pkoi": "pourquoi", "qd": "quand", "bcp": "beaucoup",
+                "mtn": "maintenant", "dsl": "désolé", "bxl": "Bruxelles", "jvoudrais": "je voudrais",
+                "jvoudrai": "je voudrais", "cque": "ce que", "jsuis": "je suis", "chui": "je suis", "tjs": "toujours",
+                "tjrs": "toujours", "loim": "l'OIM", "stp": "s'il te plaît", "svp": "s'il vous plaît"}
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
@@ -99,7 +107,8 @@ class DomainSpellingCorrector(StoredComponent):
         """The words and lemmas a staff abbreviation stands for, or None."""
         if word in ABBREVIATIONS:
             return ABBREVIATIONS[word]
-        spoken = TEXTSPEAK.get(word.lower())
+        spoken = TEXTSPEAK.get(word.lower()) or \
+            (TEXTSPEAK_FR.get(word.lower()) if word.lower() not in self.vocabulary else None)
         return (spoken, self.vocabulary.get(spoken, (spoken, 0))[0]) if spoken else None  # "are" -> lemma "be"
 
     def correction(self, word: str) -> Optional[str]:
