@@ -377,6 +377,22 @@ def test_names_and_counts_the_content_lacks_are_not_answered_with_its_numbers(in
     assert message["turn"]["kind"] == "no_detail" and stated_facts([message]) == []
 
 
+def test_which_ones_after_one_partner_type_asks_for_names_the_content_lacks():
+    message, events = run(tracker("nlu_fallback", 0.4, text="lesquelles ?", last_entry="partner_private_sector",
+                                  language="fr"))
+    assert message["turn"]["kind"] == "no_detail" and stated_facts([message]) == []
+
+
+@pytest.mark.parametrize("intent, text, expected", [
+    ("ask_office_aim", "its mission in one line?", "iom_about"),
+    ("ask_office_role", "what does it do?", "iom_work"),
+    ("ask_office_aim", "and the office's mission?", "office_aim"),  # names the office
+])
+def test_a_pronoun_after_iom_keeps_iom(intent, text, expected):
+    _, events = run(tracker(intent, 0.8, text=text, last_entry="iom_about"))
+    assert slot(events) == expected
+
+
 def test_an_item_named_in_context_is_still_checked_for_the_detail_asked():
     message, events = run(tracker("ask_unavailable", 0.41, text="which countries had missions last year",
                                   last_entry="project_elections"))

@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence
 
 import requests
-import yaml
 
 from bot.answers.content_store import LANGUAGES, Content, load_content, normalise
 from bot.settings import ROOT
+from tools.files import read_yaml
 
 CASES_FILE = ROOT / "tests" / "dev_cases.yml"
 HELD_OUT_DIR = ROOT / "tests" / "heldout"
@@ -178,7 +178,7 @@ def run_case(session: requests.Session, url: str, case: dict, content: Content) 
 
 
 def load_cases(files: Iterable[Path]) -> List[dict]:
-    return [case for path in files for case in yaml.safe_load(Path(path).read_text(encoding="utf-8"))["cases"]]
+    return [case for path in files for case in read_yaml(Path(path))["cases"]]
 
 
 def evaluate(base_url: str, files: Iterable[Path] = (CASES_FILE,), content: Optional[Content] = None) -> Report:

@@ -22,3 +22,10 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def read_yaml(path: Path):
+    """A YAML file's data, parsed by libyaml when PyYAML has it (about 10x faster: the leak check reads every
+    development and held-out set on each test run)."""
+    import yaml
+    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

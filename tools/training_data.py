@@ -21,6 +21,7 @@ import yaml
 
 from bot.settings import ROOT
 from tools.evaluate import CASES_FILE, HELD_OUT_DIR, load_cases, turns_of
+from tools.files import read_yaml
 
 DATA_DIR = ROOT / "data"
 NLU_HOLDOUT = ROOT / "tests" / "nlu_holdout.yml"
@@ -59,7 +60,7 @@ def _example_lines(block_text: str) -> List[str]:
 def examples(data_dir: Path = DATA_DIR) -> Iterator[Example]:
     """Every intent example under `data_dir`/nlu, with the language its block declares (English by default)."""
     for path in sorted((data_dir / "nlu").rglob("*.yml")):
-        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
+        for block in read_yaml(path).get("nlu") or []:
             if "intent" in block:
                 language = (block.get("metadata") or {}).get("language", "en")
                 for text in _example_lines(block.get("examples") or ""):
@@ -79,7 +80,7 @@ def case_questions() -> List[str]:
 
 def holdout_examples() -> List[str]:
     """The examples of the held-out NLU set (tests/nlu_holdout.yml)."""
-    blocks = yaml.safe_load(NLU_HOLDOUT.read_text(encoding="utf-8"))["nlu"]
+    blocks = read_yaml(NLU_HOLDOUT)["nlu"]
     return [text for block in blocks for text in _example_lines(block.get("examples") or "")]
 
 
@@ -101,7 +102,7 @@ def target_file(data_dir: Path, intent: str, language: str) -> Path:
     """The file that takes `intent`'s examples in `language`."""
     if language in OWN_DIRECTORY_LANGUAGES:
         for path in sorted((data_dir / "nlu" / language).glob("*.yml")):
-            blocks = yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []
+            blocks = read_yaml(path).get("nlu") or []
             if any(block.get("intent") == intent for block in blocks):
                 return path
         raise DataEditError(f"no file in {data_dir / 'nlu' / language} holds the intent {intent}")

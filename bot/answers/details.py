@@ -101,6 +101,8 @@ ASKED = {
         r"soci[ée]t[ée]s?|ong|universit[ée]s?|syndicats?)\b|"
         r"les noms|citez|nommez|nomm[ée]ment)\b|"
         # "which of those 175 are EU countries?", "and EU member states among them?": which ones, by name
+        # "lesquelles ?", "which ones?" after one partner type: its members by name (an overview lists its items)
+        r"^\W*((and|et|so|alors|mais)\W+)?(which ones?|lesquel(le)?s|quels sont-ils|quelles sont-elles)\W*$|"
         r"\b(which|what|quel(le)?s|lesquel(le)?s) (ones? )?(of|d['’]entre|parmi) (those|these|them|the \d+|eux|elles|"
         r"ces|les \d+)\b|\b(among|parmi) (them|those|these|eux|elles|ceux-ci|celles-ci|ces \d+)\b|"
         # "quel est exactement le rôle… ?" asks what, not which: French "quel" before "est/sont" is "what is"

@@ -33,7 +33,10 @@ CONTEXT_REDIRECTS: Dict[Tuple[str, str], Optional[str]] = {("ask_history", "ask_
                                                             ("ask_history", "ask_iom_work"): "ask_iom"}
 # The same with a pronoun: "and countries where it's present?" after IOM is about IOM (its offices in over 100
 # countries), not the website's "Where We Work" section that "which countries…?" alone would get.
-PRONOUN_REDIRECTS: Dict[Tuple[str, str], str] = {("ask_website", "ask_iom"): "ask_iom"}
+# Likewise "its mission in one line?" and "what does it do?" after IOM: IOM's, not the office's.
+PRONOUN_REDIRECTS: Dict[Tuple[str, str], str] = {("ask_website", "ask_iom"): "ask_iom",
+                                                 ("ask_office_aim", "ask_iom"): "ask_iom",
+                                                 ("ask_office_role", "ask_iom"): "ask_iom_work"}
 WEBSITE_WORDS = re.compile(r"\b(web ?site|site|sites|link|url|page|pages|section|rubrique|lien)\b", re.I)
 OFFICE_WORDS = re.compile(r"\b(office|brussels|liaison|bureau|bruxelles|brussel)\b", re.I)
 # "Who else?" after one partner or priority: the whole list it belongs to.
