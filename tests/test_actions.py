@@ -377,6 +377,17 @@ def test_names_and_counts_the_content_lacks_are_not_answered_with_its_numbers(in
     assert message["turn"]["kind"] == "no_detail" and stated_facts([message]) == []
 
 
+@pytest.mark.parametrize("text, last, detail_lacking", [
+    ("which institutions exactly?", "office_role", False),  # its answer is the most exact there is
+    ("and who does it coordinate with exactly?", "office_role", False),
+    ("which NGOs exactly?", "partner_ngos", True),  # organisations of a type, by name
+    ("quels pays exactement ?", "iom_about", True),
+])
+def test_exactly_asks_for_names_only_of_a_kind_of_thing(text, last, detail_lacking):
+    message, _ = run(tracker("nlu_fallback", 0.4, text=text, last_entry=last))
+    assert (message["turn"]["kind"] == "no_detail") is detail_lacking
+
+
 def test_which_ones_after_one_partner_type_asks_for_names_the_content_lacks():
     message, events = run(tracker("nlu_fallback", 0.4, text="lesquelles ?", last_entry="partner_private_sector",
                                   language="fr"))

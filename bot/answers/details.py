@@ -163,6 +163,10 @@ def counts_something_else(entry: Entry, text: str) -> bool:
     return stem not in _folded(" ".join([*entry.answer.values(), *(entry.more or {}).values()]))
 
 
+EXACTLY = re.compile(r"\b(exactly|specifically|precisely|exactement|pr[ée]cis[ée]ment|genau|precies|exactamente|"
+                     r"esattamente|exatamente|dok[lł]adnie)\b", re.I)
+
+
 def asked(text: str) -> Optional[Detail]:
     """The kind of detail the question asks for, if it is one we can check."""
     return next((kind for kind in ORDER if ASKED[kind].search(text or "")), None)
@@ -200,6 +204,8 @@ def missing(entry: Entry, text: str, known_years: Collection[str] = (),
     if DAY.search(text) and not DAY_IN_TEXT.search(_text(entry)):
         return Detail.WHEN
     kind = asked(text)
+    if kind is Detail.NAMES and entry.subject is None and not ASKED[Detail.NAMES].search(EXACTLY.sub(" ", text)):
+        return None  # "which institutions exactly?" of the office's role: its answer is the most exact there is
     if kind is Detail.WHEN and OTHER_EVENT.search(text):
         return Detail.WHEN
     if kind is Detail.COUNT and (STAFF.search(text) or counts_something_else(entry, text)):
