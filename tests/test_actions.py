@@ -388,6 +388,12 @@ def test_exactly_asks_for_names_only_of_a_kind_of_thing(text, last, detail_lacki
     assert (message["turn"]["kind"] == "no_detail") is detail_lacking
 
 
+@pytest.mark.parametrize("text, language", [("c'est vous qui le gérez ?", "fr"), ("is it run by you?", "en")])
+def test_who_runs_a_hosted_project_is_its_entry(text, language):
+    message, events = run(tracker("nlu_fallback", 0.3, text=text, last_entry="project_eurcap", language=language))
+    assert slot(events) == "project_eurcap" and message["text"] == CONTENT.entries["project_eurcap"].answer[language]
+
+
 def test_which_ones_after_one_partner_type_asks_for_names_the_content_lacks():
     message, events = run(tracker("nlu_fallback", 0.4, text="lesquelles ?", last_entry="partner_private_sector",
                                   language="fr"))
@@ -556,6 +562,9 @@ def test_a_position_after_an_answer_without_a_list_takes_its_follow_up_list():
     ("In French please: who are the partners?", "fr", "who are the partners?"),
     ("Ah pardon, je préfère en français finalement. Pourquoi cette date ?", "fr", "Pourquoi cette date ?"),
     ("Please answer in English. Who are the partners?", "en", "Who are the partners?"),
+    ("pardon, je repasse en français : et elle date de quand ?", "fr", "et elle date de quand ?"),
+    ("Thanks - switching back to English: who are the partners?", "en", "who are the partners?"),
+    ("I moved to France last year. Who is IOM?", None, "I moved to France last year. Who is IOM?"),
     ("I read the page in French. What is EURCAP?", None, "I read the page in French. What is EURCAP?"),
     ("je préfère en français", None, "je préfère en français"),
 ])

@@ -107,6 +107,17 @@ WHY_ALONE = re.compile(r"^\W*((and|so|but|ok|okay|et|alors|mais)\W+)*(why|how co
                        r"donc|alors|so))?\W*$", re.I)
 STANDS_FOR = re.compile(r"\b(stands? for|acronym|abbreviation|short for|veut dire|signifie|sigle|acronyme|"
                         r"abr[ée]viation)\b", re.I)
+# "C'est vous qui le gérez ?", "is it run by you?" after a project: who runs it is what its entry says (hosted
+# by the office), when it says so.
+RUN_BY = re.compile(r"\b(c['’]est vous qui|is it you who|do you (run|manage|host|lead)|(run|managed|hosted|led) by "
+                    r"(you|the office)|vous (le|la|les) (g[ée]rez|pilotez|h[ée]bergez)|g[ée]r[ée]e? par vous)\b", re.I)
+HOSTED = re.compile(r"\bhost(s|ed)\b", re.I)
+
+
+def _english(entry: Entry) -> str:
+    return entry.answer.get(DEFAULT_LANGUAGE, "")
+
+
 CONTEXT_INTENTS = {FALLBACK_INTENT, "out_of_scope", "ask_unavailable", HELP_INTENT}
 # "Is it part of the UN?", "l'OIM fait partie de l'ONU ?": IOM's place in the UN system, not the UN agencies it
 # partners with (the subject the lookup finds in "the UN").
@@ -353,6 +364,9 @@ class Dialogue:
         if last and last.subject and STANDS_FOR.search(text) and PRONOUN.search(text) \
                 and not subject_of(understood.entities):
             return self.checked(last, text)  # "what does that acronym stand for?" after AVRR
+        if last and last.subject and RUN_BY.search(text) and HOSTED.search(_english(last)) \
+                and not subject_of(understood.entities):
+            return self.checked(last, text)  # "c'est vous qui le gérez ?" after EURCAP: hosted by the office
         if last and last.subject and WHY_ALONE.match(text) and not subject_of(understood.entities):
             return self.more(last)
         if last and last.subject and intent == last.intent and not subject_of(understood.entities) \

@@ -50,12 +50,13 @@ LEADING_REQUEST = re.compile(
     r"\s+en\s+\w+|en\s+\w+(\s+(svp|stp|s['’]il vous pla[iî]t|maintenant|d[ée]sormais))?"
     r")(\s+(please|svp|stp|s['’]il vous pla[iî]t|maintenant|now))?\s*[?:.!,;-]+\s*", re.I)
 MIN_QUESTION_WORDS = 2
-ASKED_FOR = re.compile(r"\b(in|en|auf|op|al|em)\s+$", re.I)  # "in French", "en anglais": a language asked for
+ASKED_FOR = re.compile(r"\b(in|en|to|auf|op|al|em)\s+$", re.I)  # "in French", "en anglais": a language asked for
 # "Ah pardon, je préfère en français finalement. Pourquoi cette date ?": a first sentence asking for a
 # language (a preference or a request verb and "in/en <language>"), then the question.
 REQUEST_SENTENCE = re.compile(
-    r"^(?P<request>[^.!?:;]*\b(pr[ée]f[eè]r\w*|prefer\w*|plut[oô]t|rather|please|pls|svp|stp|switch\w*|pass\w*|"
-    r"continu\w*|r[ée]pond\w*|answer|reply|[ée]cri\w*|write|parl\w*|speak)\b[^.!?:;]*\b(in|en)\s+\w+[^.!?:;]*)"
+    r"^(?P<request>[^.!?:;]*\b(pr[ée]f[eè]r\w*|prefer\w*|plut[oô]t|rather|please|pls|svp|stp|switch\w*|"
+    r"(re)?pass\w*|continu\w*|r[ée]pond\w*|answer|reply|[ée]cri\w*|write|parl\w*|speak|back)\b[^.!?:;]*"
+    r"\b(in|en|to|back to)\s+\w+[^.!?:;]*)"
     r"[.!:;]+\s*", re.I)
 
 
