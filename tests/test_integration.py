@@ -24,7 +24,8 @@ def held_out(bot) -> Report:
 # Gates the served bot does not meet yet, with the last measurement (issue 11's closing note). Expected to
 # fail, and strict: a run that meets one of them fails until its line here is deleted, so a met gate is kept.
 # Since 2026-12-03 the held-out set includes rounds 2 and 3 (tests/heldout/round2_*.yml, round3_*.yml).
-NOT_MET = {"en": "89.9 % (338/376, rounds 1-3) on 2026-12-03, gate 95 %",
+NOT_MET = {"en": "90.2 % (339/376, rounds 1-3) on 2026-12-03, gate 95 %",
+           "fr": "90.0 % (224/249: 89.96 %, one case short) on 2026-12-03, gate 90 %",
            "conversations en": "87.1 % (61/70) on 2026-12-03, gate 90 %",
            "conversations fr": "72.9 % (51/70) on 2026-12-03, gate 90 %"}
 
