@@ -124,7 +124,9 @@ LIMIT = Settings().max_message_chars
 # spaces took compound.CUT a minute, and LEADING_REQUEST half a second, before screen() collapsed them.
 BACKTRACKING_BAIT = [" " * (LIMIT - 1) + "?", " \n\t" * (LIMIT // 3), ", " * (LIMIT // 2), "? " * (LIMIT // 2),
                      "and " * (LIMIT // 4), " et" * (LIMIT // 3), "what is " * (LIMIT // 8), "a" * LIMIT,
-                     "thanks " + " " * (LIMIT - 20) + "in French", "- " * (LIMIT // 2), "!" * LIMIT]
+                     "thanks " + " " * (LIMIT - 20) + "in French", "- " * (LIMIT // 2), "!" * LIMIT,
+                     # a first sentence asking for a language (language.REQUEST_SENTENCE) took 6 s to fail on these
+                     "back to " * (LIMIT // 8), "please speak to " * (LIMIT // 16), "pass en " * (LIMIT // 8)]
 
 
 @pytest.mark.parametrize("text", BACKTRACKING_BAIT, ids=range(len(BACKTRACKING_BAIT)))

@@ -14,6 +14,7 @@ the NLU understands; a kind not recognised simply means no check.
 """
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from enum import Enum
@@ -145,7 +146,8 @@ STAFF = re.compile(r"\b(staff|staffers|employees|employ(s|ed|ing)?|personnel|peo
 
 
 # "how many member states…", "le nombre de garde-frontières formés", "combien d'États membres": what is counted.
-COUNTED = re.compile(r"\b(?:how many|number of|nombre d(?:e\s+|['’])|combien d(?:e\s+|['’]))(?:(?:the|les|des)\s+)?"
+COUNTED = re.compile(r"\b(?:how many\s+|number of\s+|nombre d(?:e\s+|['’])|combien d(?:e\s+|['’]))"
+                     r"(?:(?:the|les|des)\s+)?"
                      r"(?:[^\W\d_]{1,4}[-\s])?([^\W\d_]{5,})", re.I)
 
 
@@ -153,18 +155,37 @@ def _folded(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
 
 
+# Counting time is asking how long or since when, which the content's dates answer: "how many years…".
+TIME_UNITS = re.compile(r"^(years?|months?|decades?|ann[ée]es?|mois|d[ée]cennies?)$", re.I)
+
+
 def counts_something_else(entry: Entry, text: str) -> bool:
     """The question counts something the entry never names ("the number of border guards IOM trained" asked
-    of IOM, whose numbers count member states and countries): its numbers are not that count."""
+    of IOM, whose numbers count member states and countries): its numbers are not that count. A misspelt
+    noun ("memeber states") still names what the entry counts."""
     match = COUNTED.search(text or "")
-    if match is None or entry.countable:
+    if match is None or entry.countable or TIME_UNITS.match(match.group(1)):
         return False
-    stem = _folded(match.group(1))[:5]
-    return stem not in _folded(" ".join([*entry.answer.values(), *(entry.more or {}).values()]))
+    noun = _folded(match.group(1))
+    words = set(re.findall(r"[a-z]{4,}", _folded(" ".join([*entry.answer.values(), *(entry.more or {}).values()]))))
+    return not any(word.startswith(noun[:5]) for word in words) and not difflib.get_close_matches(noun, words, 1, 0.8)
 
 
 EXACTLY = re.compile(r"\b(exactly|specifically|precisely|exactement|pr[ée]cis[ée]ment|genau|precies|exactamente|"
                      r"esattamente|exatamente|dok[lł]adnie)\b", re.I)
+WHICH_NOUN = re.compile(r"\b(?:which|what|quel(?:le)?s?)\s+([^\W\d_]{5,})", re.I)
+
+
+def names_what_is_asked(entry: Entry, text: str) -> bool:
+    """"Which institutions exactly?" of an entry that names "the EU Institutions, Bodies and Agencies": its text
+    is the most exact answer there is. Not when it only counts them ("which member states exactly?" of IOM's
+    "175 member states") or when no noun is asked about ("who exactly funds IOM?")."""
+    match = WHICH_NOUN.search(text or "")
+    if match is None:
+        return False
+    stem = _folded(match.group(1))[:5]
+    body = _folded(" ".join([*entry.answer.values(), *(entry.more or {}).values()]))
+    return stem in body and not re.search(r"\d\s+" + re.escape(stem), body)
 
 
 def asked(text: str) -> Optional[Detail]:
@@ -204,7 +225,8 @@ def missing(entry: Entry, text: str, known_years: Collection[str] = (),
     if DAY.search(text) and not DAY_IN_TEXT.search(_text(entry)):
         return Detail.WHEN
     kind = asked(text)
-    if kind is Detail.NAMES and entry.subject is None and not ASKED[Detail.NAMES].search(EXACTLY.sub(" ", text)):
+    if kind is Detail.NAMES and entry.subject is None and not ASKED[Detail.NAMES].search(EXACTLY.sub(" ", text)) \
+            and names_what_is_asked(entry, text):
         return None  # "which institutions exactly?" of the office's role: its answer is the most exact there is
     if kind is Detail.WHEN and OTHER_EVENT.search(text):
         return Detail.WHEN

@@ -109,8 +109,9 @@ STANDS_FOR = re.compile(r"\b(stands? for|acronym|abbreviation|short for|veut dir
                         r"abr[ée]viation)\b", re.I)
 # "C'est vous qui le gérez ?", "is it run by you?" after a project: who runs it is what its entry says (hosted
 # by the office), when it says so.
-RUN_BY = re.compile(r"\b(c['’]est vous qui|is it you who|do you (run|manage|host|lead)|(run|managed|hosted|led) by "
-                    r"(you|the office)|vous (le|la|les) (g[ée]rez|pilotez|h[ée]bergez)|g[ée]r[ée]e? par vous)\b", re.I)
+RUN_BY = re.compile(r"\b(c['’]est vous qui (le|la|les|l['’])|is it you who (runs?|manages?|hosts?|leads?) it|"
+                    r"do you (run|manage|host|lead) (it|this|that)|(run|managed|hosted|led) by (you|your office|"
+                    r"the office)|vous (le|la|les) (g[ée]rez|pilotez|h[ée]bergez)|g[ée]r[ée]e?s? par vous)\b", re.I)
 HOSTED = re.compile(r"\bhost(s|ed)\b", re.I)
 
 

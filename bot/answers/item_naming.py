@@ -6,7 +6,8 @@ word of the item. The item's own text does: "…demonstrates the EU's solidarity
 Words are compared by their first STEM letters, accents and case folded, so "solidarity" meets "solidarité"
 and "resilient" meets "résilience" (the content is English and French). A word names an item only when no
 other item of its list uses it and at most MAX_ENTRIES entries of the whole content do, so that "migration"
-or "Europe" never pick one. The words come from the content itself: new items are named without new code.
+or "Europe" never pick one; a long message (more than SHORT stems) needs two of an item's words, since it names
+many words in passing. The words come from the content itself: new items are named without new code.
 
 Written by hand: a few lines over our own content; a stemmer per language would split "solidarity" from
 "solidarité", which the prefix deliberately keeps together.
@@ -39,10 +40,12 @@ def _spacy_stop_words(language: str) -> Set[str]:
     """spaCy's stop-word list of `language`, read from its file without importing spaCy: `import spacy.lang.fr`
     took 11 s of the action server's 12 s start-up (its tokenizer exceptions), for two word lists."""
     spacy = importlib.util.find_spec("spacy")  # finds the installed package; does not import it
-    assert spacy is not None and spacy.origin, "spaCy is not installed: run `make setup`"
+    if spacy is None or not spacy.origin:
+        raise ImportError("spaCy is not installed: run `make setup`")
     path = Path(spacy.origin).parent / "lang" / language / "stop_words.py"
     spec = importlib.util.spec_from_file_location(f"_stop_words_{language}", path)
-    assert spec is not None and spec.loader is not None, f"{path}: not found"
+    if spec is None or spec.loader is None or not path.is_file():
+        raise ImportError(f"{path}: spaCy's stop words are missing: run `make setup`")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # a module holding one set literal, STOP_WORDS
     return set(module.STOP_WORDS)
@@ -77,7 +80,8 @@ def distinctive_stems(entries: Iterable["Entry"]) -> Dict[str, Dict[str, FrozenS
 
 
 def item_named_by_words(content: "Content", listed: "Entry", text: str) -> Optional["Entry"]:
-    """The item of `listed` that `text` names by the most distinctive words, when exactly one does."""
+    """The item of `listed` that `text` names by the most distinctive words (two in a long message), when exactly
+    one does."""
     words = stems(text or "")
     hits = Counter({item: len(words & own) for item, own in content.distinctive_stems.get(listed.id, {}).items()})
     ranked = hits.most_common(2)

@@ -78,14 +78,16 @@ INTRODUCTION_ASKS = re.compile(r"\b(wonder\w*|know|ask\w*|curious|question|like 
                                re.I)
 # The question leans on the introduction: "I keep hearing the term AVRR. Could you tell me what it stands for?"
 LEANS_BACK = re.compile(r"\b(it|its|this|that|these|those|them|they|there|he|she|him|her|more|the (project|programme|"
-                        r"one)|ça|ca|cela|ceci|(en )?(dire|savoir) plus|il|elle|ils|elles|lui|y|le projet|celui|"
-                        r"celle)\b", re.I)  # "les plus fragiles" leans on nothing
+                        r"one)|ça|ca|cela|ceci|(en )?(dire|savoir) plus|"
+                        r"plus de (d[ée]tails|pr[ée]cisions|infos?|informations)|il|elle|ils|elles|lui|y|le projet|"
+                        r"celui|celle)\b", re.I)  # "les plus fragiles" leans on nothing
 
 
 def asking_sentences(text: str) -> Optional[str]:
     """What the message asks after the sentences that only introduce the visitor ("I'm a programme officer with
     an NGO in Ghent. We'd like to understand what the office works towards. Could you summarise?" -> from "We'd
-    like…"); None when the message does not start that way, or when what it asks leans on the introduction."""
+    like…"); None when the message does not start that way, or when its first asking sentence leans on the
+    introduction (later ones may lean on that sentence: "…integration in Europe. Does the office work on that?")."""
     sentences = details.sentences(SALUTATION.sub("", (text or "").strip()))
     introduction = 0
     while introduction < len(sentences) and not sentences[introduction].endswith("?") \

@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from typing import List, Sequence
 
 import numpy as np
@@ -31,7 +32,8 @@ WORKER_TIMEOUT_S = 1800
 
 
 def workers_for(count: int) -> int:
-    return max(1, min(os.cpu_count() or 1, count // MIN_TEXTS_PER_WORKER))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, count // MIN_TEXTS_PER_WORKER))
 
 
 def encode_many(encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndarray:
@@ -44,26 +46,36 @@ def encode_many(encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndarray:
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     shares = [order[w::workers] for w in range(workers)]
     log.info("encoding %d texts in %d processes", len(texts), workers)
-    processes = []
-    for share in shares:  # each worker's texts from a file, so that starting one never waits on another
-        with tempfile.TemporaryFile() as batch:
-            batch.write(json.dumps([texts[i] for i in share]).encode())
-            batch.seek(0)
-            processes.append(subprocess.Popen([sys.executable, "-m", __name__, encoder.name], stdin=batch,
-                                              stdout=subprocess.PIPE, stderr=subprocess.PIPE))
-    vectors = np.zeros((len(texts), encoder.dimension), dtype=np.float32)
-    for process, share in zip(processes, shares, strict=True):
-        try:
-            out, err = process.communicate(timeout=WORKER_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            for other in processes:
-                other.kill()
-            raise EncoderError(f"an encoding worker ({__name__}) took more than {WORKER_TIMEOUT_S} s") from None
-        if process.returncode != 0:
-            last = (err.decode("utf-8", "replace").strip().splitlines() or ["no message"])[-1]
-            raise EncoderError(f"an encoding worker ({__name__}) failed with exit code {process.returncode}: "
-                               f"{last}")
-        vectors[share] = np.load(io.BytesIO(out), allow_pickle=False)
+    processes: List[subprocess.Popen] = []
+    deadline = time.monotonic() + WORKER_TIMEOUT_S
+    try:
+        for share in shares:  # each worker's texts from a file, so that starting one never waits on another
+            with tempfile.TemporaryFile() as batch:
+                batch.write(json.dumps([texts[i] for i in share]).encode())
+                batch.seek(0)
+                processes.append(subprocess.Popen([sys.executable, "-m", __name__, encoder.name], stdin=batch,
+                                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                                  env={**os.environ, "ENCODER_THREADS": "1"}))  # one per core
+        vectors = np.zeros((len(texts), encoder.dimension), dtype=np.float32)
+        for process, share in zip(processes, shares, strict=True):
+            try:
+                out, err = process.communicate(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                raise EncoderError(f"the encoding workers ({__name__}) took more than {WORKER_TIMEOUT_S} s") \
+                    from None
+            if process.returncode != 0:
+                last = (err.decode("utf-8", "replace").strip().splitlines() or ["no message"])[-1]
+                raise EncoderError(f"an encoding worker ({__name__}) failed with exit code {process.returncode}: "
+                                   f"{last}")
+            vectors[share] = np.load(io.BytesIO(out), allow_pickle=False)
+    finally:  # on any failure the other workers are stopped, not left encoding on every core
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            for pipe in (process.stdout, process.stderr):
+                if pipe is not None:
+                    pipe.close()
     return vectors
 
 

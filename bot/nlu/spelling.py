@@ -42,8 +42,8 @@ ABBREVIATIONS = {"MS": ("member states", "member state"), "RO": ("regional offic
 TEXTSPEAK = {"r": "are", "ur": "your", "u": "you", "wat": "what", "wen": "when", "wht": "what", "pls": "please",
              "plz": "please", "thx": "thanks", "abt": "about", "b4": "before", "ppl": "people", "coz": "because",
              "cuz": "because", "bcoz": "because", "govt": "government"}
-# French text-speak ("bjr jvoudrais savoir cque fait loim a bxl"); none is an English word. Read as the words
-# only when the training examples do not use the short form itself.
+# French text-speak ("bjr jvoudrais savoir cque fait loim a bxl"), read as the words only when the training
+# examples do not use the short form itself (few are English words; "koi" and "dsl" are rare ones).
 TEXTSPEAK_FR = {"bjr": "bonjour", "slt": "salut", "qqn": "quelqu'un", "qqch": "quelque chose", "koi": "quoi",
                 "pk": "pourquoi", "pq": "pourquoi", "pkoi": "pourquoi", "qd": "quand", "bcp": "beaucoup",
                 "mtn": "maintenant", "dsl": "désolé", "bxl": "Bruxelles", "jvoudrais": "je voudrais",
