@@ -25,6 +25,7 @@ from typing import List, Sequence
 import numpy as np
 
 from bot.nlu.encoder import ENCODERS, EncoderError, SentenceEncoder, load_encoder
+from bot.settings import process_environment
 
 log = logging.getLogger(__name__)
 MIN_TEXTS_PER_WORKER = 200  # below this a worker's start-up (~1 s) costs more than it saves
@@ -55,7 +56,7 @@ def encode_many(encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndarray:
                 batch.seek(0)
                 processes.append(subprocess.Popen([sys.executable, "-m", __name__, encoder.name], stdin=batch,
                                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                                  env={**os.environ, "ENCODER_THREADS": "1"}))  # one per core
+                                                  env={**process_environment(), "ENCODER_THREADS": "1"}))  # one each
         vectors = np.zeros((len(texts), encoder.dimension), dtype=np.float32)
         for process, share in zip(processes, shares, strict=True):
             try:
