@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from enum import Enum
 from typing import Collection, List, Optional, Set
 
 from babel import Locale
 
 from bot.answers.content_store import DEFAULT_LANGUAGE, YEAR, Entry
+from bot.answers.item_naming import fold
 
 
 class Detail(str, Enum):
@@ -151,8 +151,9 @@ COUNTED = re.compile(r"\b(?:how many\s+|number of\s+|nombre d(?:e\s+|['’])|com
                      r"(?:[^\W\d_]{1,4}[-\s])?([^\W\d_]{5,})", re.I)
 
 
-def _folded(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+def _all_text(entry: Entry) -> str:
+    """The entry's answer and "more" in every language, folded (bot/answers/item_naming.fold)."""
+    return fold(" ".join([*entry.answer.values(), *(entry.more or {}).values()]))
 
 
 # Counting time is asking how long or since when, which the content's dates answer: "how many years…".
@@ -166,8 +167,8 @@ def counts_something_else(entry: Entry, text: str) -> bool:
     match = COUNTED.search(text or "")
     if match is None or entry.countable or TIME_UNITS.match(match.group(1)):
         return False
-    noun = _folded(match.group(1))
-    words = set(re.findall(r"[a-z]{4,}", _folded(" ".join([*entry.answer.values(), *(entry.more or {}).values()]))))
+    noun = fold(match.group(1))
+    words = set(re.findall(r"[a-z]{4,}", _all_text(entry)))
     return not any(word.startswith(noun[:5]) for word in words) and not difflib.get_close_matches(noun, words, 1, 0.8)
 
 
@@ -183,8 +184,8 @@ def names_what_is_asked(entry: Entry, text: str) -> bool:
     match = WHICH_NOUN.search(text or "")
     if match is None:
         return False
-    stem = _folded(match.group(1))[:5]
-    body = _folded(" ".join([*entry.answer.values(), *(entry.more or {}).values()]))
+    stem = fold(match.group(1))[:5]
+    body = _all_text(entry)
     return stem in body and not re.search(r"\d\s+" + re.escape(stem), body)
 
 

@@ -32,7 +32,8 @@ SHORT = 10
 WORD = re.compile(rf"[a-z]{{{STEM},}}")
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
+    """Lower case, accents removed: "Résilience" -> "resilience"."""
     return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
 
 
@@ -52,13 +53,13 @@ def _spacy_stop_words(language: str) -> Set[str]:
 
 
 # spaCy's English and French stop words ("every", "should", "lorsque", "toutes"): they name nothing.
-STOP_STEMS = frozenset(_fold(word)[:STEM] for language in ("en", "fr") for word in _spacy_stop_words(language)
+STOP_STEMS = frozenset(fold(word)[:STEM] for language in ("en", "fr") for word in _spacy_stop_words(language)
                        if len(word) >= STEM)
 
 
 def stems(text: str) -> FrozenSet[str]:
     """The text's words of at least STEM letters but stop words, cut to STEM letters, accents and case folded."""
-    return frozenset(word[:STEM] for word in WORD.findall(_fold(text))) - STOP_STEMS
+    return frozenset(word[:STEM] for word in WORD.findall(fold(text))) - STOP_STEMS
 
 
 def _text(entry: "Entry") -> str:
