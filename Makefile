@@ -35,7 +35,7 @@ lint: setup  ## ruff on everything, mypy on bot/, actions/ and the report and re
 	$(VENV)/bin/mypy
 
 train: setup  ## retrain the model even if it looks current
-	$(RASA) train --fixed-model-name iom --out models --force
+	$(PY) -m bot.train --fixed-model-name iom --out models --force
 
 eval: setup  ## grade tests/dev_cases.yml against a running bot (URL=http://127.0.0.1:5005)
 	$(PY) -m tools.evaluate --url $${URL:-http://127.0.0.1:$${RASA_PORT:-5005}}
@@ -110,8 +110,8 @@ $(VENV)/.installed: requirements.lock
 $(SPACY_MODEL)/meta.json: $(VENV)/.installed bot/nlu/spacy_pipeline.py
 	$(PY) -m bot.nlu.spacy_pipeline $(SPACY_MODEL)
 
-$(MODEL): $(VENV)/.installed $(SPACY_MODEL)/meta.json data/nlu/lookup_subject.yml $(TRAINING_INPUTS)
-	$(RASA) train --fixed-model-name iom --out models
+$(MODEL): $(VENV)/.installed $(SPACY_MODEL)/meta.json data/nlu/lookup_subject.yml $(TRAINING_INPUTS) bot/train.py
+	$(PY) -m bot.train --fixed-model-name iom --out models
 
 data/nlu/lookup_subject.yml: $(wildcard data/nlu/*/synonyms.yml) tools/sync_lookup.py
 	$(PY) -m tools.sync_lookup

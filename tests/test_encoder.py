@@ -251,3 +251,67 @@ def test_a_failing_worker_raises_encoder_error_with_its_message(encoder, monkeyp
 
     with pytest.raises(EncoderError, match="exit code 2: unknown sentence encoder 'only-in-this-process'"):
         parallel_encoding.encode_many(Named(), TEXTS)
+
+
+def test_a_worker_added_later_takes_a_share_and_the_vectors_stay_in_order(encoder):
+    from bot.nlu.parallel_encoding import CHUNK, EncodingPool
+    texts = [f"question {n} about the office{'!' * (n % 7)}" for n in range(4 * CHUNK + 3)]
+    pool = EncodingPool.start(encoder.name, texts, workers=1)
+    processes = [process for process, _, _ in pool._workers]
+    vectors = pool.result(add_workers=1)
+    encoder._cache.clear()
+    assert np.array_equal(vectors, encoder.encode(texts))
+    assert pool.workers == 0 and all(process.poll() is not None for process in processes)
+
+
+def test_a_worker_failing_mid_way_stops_the_others_and_raises_encoder_error():
+    from bot.nlu.parallel_encoding import CHUNK, EncodingPool
+    # a chunk the encoder cannot read: the worker given it dies while the other is encoding
+    texts = [f"question {n}" for n in range(6 * CHUNK)] + [{"not": "text"}]
+    pool = EncodingPool.start(DEFAULT_ENCODER, texts, workers=2)
+    processes = [process for process, _, _ in pool._workers]
+    with pytest.raises(EncoderError, match=r"an encoding worker \(bot.nlu.parallel_encoding\) failed with exit code 1"):
+        pool.result()
+    assert pool.workers == 0 and all(process.poll() is not None for process in processes)
+
+
+def test_training_waits_for_the_encoding_the_prefetcher_started(setting, encoder, monkeypatch):
+    """The prefetcher's workers encode the examples; the classifier's own encoder encodes none of them."""
+    from bot.nlu import parallel_encoding
+    from bot.nlu.embedding_intent_classifier import TrainingEncodingPrefetcher
+    monkeypatch.setattr(parallel_encoding, "MIN_TEXTS_PER_WORKER", 1)
+    monkeypatch.setattr(parallel_encoding, "cores", lambda: 2)
+    monkeypatch.setattr(embedding_intent_classifier, "cores", lambda: 2)
+    counting = CountingEncoder(encoder)
+    monkeypatch.setattr(embedding_intent_classifier, "load_encoder", lambda name: counting)
+    prefetcher = TrainingEncodingPrefetcher.create({}, *setting)
+    data = training_data(EXAMPLES)
+    assert prefetcher.process_training_data(data) is data
+    assert len(embedding_intent_classifier.BACKGROUND) == 1
+    trained(setting)
+    assert counting.encoded == 0 and not embedding_intent_classifier.BACKGROUND
+    texts = embedding_intent_classifier.training_texts(data)
+    cached = embedding_intent_classifier.EmbeddingCache(DEFAULT_ENCODER).encode(texts, lambda: counting)
+    encoder._cache.clear()
+    assert counting.encoded == 0 and np.array_equal(cached, encoder.encode(texts))
+
+
+def test_make_train_starts_the_encoding_only_for_a_pipeline_with_the_prefetcher(tmp_path, monkeypatch):
+    from bot import train
+    monkeypatch.setattr(embedding_intent_classifier, "cores", lambda: 2)
+    monkeypatch.setattr(embedding_intent_classifier, "EmbeddingCache",
+                        functools.partial(embedding_intent_classifier.EmbeddingCache, directory=tmp_path / "cache"))
+    stock = tmp_path / "stock.yml"
+    stock.write_text("language: en\npipeline:\n- name: WhitespaceTokenizer\npolicies: []\n")
+    assert train.start_encoding(str(stock), "domain.yml", ["data"]) == 0 and not embedding_intent_classifier.BACKGROUND
+    started = train.start_encoding("config.yml", "domain.yml", ["data"])
+    try:
+        [pool] = embedding_intent_classifier.BACKGROUND.values()
+        assert started == len(pool.texts) > 1000 and pool.workers >= 1
+        # the pipeline's own prefetcher, given the same examples, lets it go on
+        assert embedding_intent_classifier.EmbeddingCache(DEFAULT_ENCODER).start(pool.texts[:10]) == 0
+        assert list(embedding_intent_classifier.BACKGROUND.values()) == [pool]
+    finally:
+        for pool in embedding_intent_classifier.BACKGROUND.values():
+            pool.close()
+        embedding_intent_classifier.BACKGROUND.clear()

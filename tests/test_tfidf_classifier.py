@@ -67,3 +67,15 @@ def test_a_model_trained_without_intents_loads_as_a_pass_through(tmp_path):
     loaded = TfidfIntentClassifier.load({}, storage, resource, context)
     message = classify(loaded, "hello", [{"name": "greet", "confidence": 0.9}])
     assert message.get("intent") is None  # leaves earlier classifiers' result alone
+
+
+def test_training_data_passes_through_with_its_labels(trained):
+    """Registered as a featurizer too (so Rasa trains it before the encoder classifier): the examples that go on
+    to the next components keep their own intents, not this classifier's predictions."""
+    from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+    component, *_ = trained
+    data = TrainingData([Message(data={"text": "hello there partners", "intent": "greet"})])
+    assert component.process_training_data(data) is data
+    assert data.training_examples[0].get("intent") == "greet" and not data.training_examples[0].get("intent_ranking")
+    registered = DefaultV1Recipe._from_registry(TfidfIntentClassifier.__module__ + ".TfidfIntentClassifier")
+    assert DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER in registered.types

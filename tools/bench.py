@@ -301,7 +301,8 @@ def train(candidate: Candidate, env: Dict[str, str], retrain: bool) -> Dict[str,
     cache = WORK / candidate.name / f"rasa-cache-{uuid.uuid4().hex[:6]}"
     shutil.rmtree(ENCODER_CACHE, ignore_errors=True)
     started = time.perf_counter()
-    subprocess.run([str(servers.VENV_BIN / "rasa"), "train", "--config", str(candidate.config), "--domain",
+    # `make train`'s command: `rasa train`, with the encoder's examples started first (bot/train.py)
+    subprocess.run([str(servers.VENV_BIN / "python"), "-m", "bot.train", "--config", str(candidate.config), "--domain",
                     "domain.yml", "--data", "data", "--out", str(candidate.model.parent), "--fixed-model-name",
                     candidate.name, "--force"], cwd=ROOT, env={**env, "RASA_CACHE_DIRECTORY": str(cache)}, check=True)
     shutil.rmtree(cache, ignore_errors=True)

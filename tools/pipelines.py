@@ -67,8 +67,9 @@ def with_diet(pipeline: List[dict]) -> List[dict]:
 
 VARIANTS: Dict[str, Callable[[List[dict]], List[dict]]] = {
     "as configured": lambda p: p,
-    "no encoder (TF-IDF only)": drop("EmbeddingIntentClassifier"),
-    "no encoder, with DIET (the pipeline before)": chain(drop("EmbeddingIntentClassifier"), with_diet),
+    "no encoder (TF-IDF only)": drop("TrainingEncodingPrefetcher", "EmbeddingIntentClassifier"),
+    "no encoder, with DIET (the pipeline before)": chain(drop("TrainingEncodingPrefetcher",
+                                                              "EmbeddingIntentClassifier"), with_diet),
     "encoder on every message (no cascade)": setting("EmbeddingIntentClassifier", skip_above=1.01),
     "encoder only": chain(drop("TfidfIntentClassifier"),
                           setting("EmbeddingIntentClassifier", blend_with_previous=0.0, skip_above=1.01)),

@@ -10,7 +10,8 @@ default C = 1 the confidences are too flat to pass the fallback threshold).
 (a cascade): most English and French questions need no encoder, so they keep their speed; unfamiliar
 wordings and other languages get it. The training examples' vectors are cached in `var/encoder-cache/`,
 so retraining only encodes new examples; a cold training encodes them on every core
-(bot/nlu/parallel_encoding.py).
+(bot/nlu/parallel_encoding.py), starting as soon as Rasa has read the training data
+(`TrainingEncodingPrefetcher`, first in the pipeline), while Rasa trains the other components on one core.
 """
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List, Optional, Text
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext
+from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -30,8 +31,8 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.encoder import DEFAULT_ENCODER, EncoderError, SentenceEncoder, load_encoder
-from bot.nlu.parallel_encoding import encode_many
+from bot.nlu.encoder import DEFAULT_ENCODER, ENCODERS, EncoderError, SentenceEncoder, load_encoder
+from bot.nlu.parallel_encoding import EncodingPool, cores, encode_many, workers_for
 from bot.nlu.ranking import previous_ranking, set_ranking
 from bot.nlu.spelling import CORRECTED_TEXT_KEY
 from bot.nlu.stored_component import StoredComponent
@@ -40,27 +41,92 @@ from bot.settings import ROOT
 log = logging.getLogger(__name__)
 MODEL_FILE, WEIGHTS_FILE = "embedding_classifier.json", "embedding_classifier.npz"
 CACHE_DIR = ROOT / "var" / "encoder-cache"
+# encodings `EmbeddingCache.start` began for a later `encode`, by cache file (one training at a time per process)
+BACKGROUND: Dict[Path, EncodingPool] = {}
+
+
+def training_texts(training_data: TrainingData) -> List[str]:
+    """The texts the classifier is trained on, in order (one source for the classifier and the prefetcher)."""
+    return [e.get(TEXT) for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
 
 
 class EmbeddingCache:
     """Vectors of training texts, kept between trainings (keyed by encoder and text)."""
 
-    def __init__(self, encoder: SentenceEncoder, directory: Path = CACHE_DIR) -> None:
-        self.encoder = encoder
-        self.path = directory / (hashlib.sha256(encoder.name.encode()).hexdigest()[:16] + ".npz")
+    def __init__(self, encoder_name: str, directory: Path = CACHE_DIR) -> None:
+        self.encoder_name = encoder_name
+        self.path = directory / (hashlib.sha256(encoder_name.encode()).hexdigest()[:16] + ".npz")
 
-    def encode(self, texts: List[str]) -> np.ndarray:
-        known: Dict[str, np.ndarray] = {}
-        if self.path.exists():
-            with np.load(self.path, allow_pickle=False) as saved:
-                known = dict(zip(saved["texts"].tolist(), saved["vectors"], strict=True))
+    def _saved(self) -> Dict[str, np.ndarray]:
+        if not self.path.exists():
+            return {}
+        with np.load(self.path, allow_pickle=False) as saved:
+            return dict(zip(saved["texts"].tolist(), saved["vectors"], strict=True))
+
+    def start(self, texts: List[str]) -> int:
+        """Starts encoding the texts not cached yet in the background, leaving one core to the caller; returns
+        how many. An encoding already started for them (by bot/train.py) goes on."""
+        saved = self._saved()
+        missing = [t for t in dict.fromkeys(texts) if t not in saved]
+        workers = min(workers_for(len(missing)), cores() - 1)
+        if not missing or workers < 1 or self.encoder_name not in ENCODERS:
+            return 0  # all cached, one core, or an encoder the workers cannot load: `encode` does it all
+        previous = BACKGROUND.pop(self.path, None)
+        if previous is not None and set(missing) <= set(previous.texts):
+            BACKGROUND[self.path] = previous
+            return 0
+        if previous is not None:
+            previous.close()
+        log.info("encoding %d training examples in the background (%d cached)", len(missing),
+                 len(set(texts)) - len(missing))
+        BACKGROUND[self.path] = EncodingPool.start(self.encoder_name, missing, workers)
+        return len(missing)
+
+    def encode(self, texts: List[str], encoder: Callable[[], SentenceEncoder]) -> np.ndarray:
+        """The vectors of `texts`: cached, encoded by the pool `start` began, or encoded now by `encoder()`."""
+        known = self._saved()
         missing = [t for t in dict.fromkeys(texts) if t not in known]
+        pool = BACKGROUND.pop(self.path, None)
+        if pool is not None and missing:
+            extra = max(0, workers_for(len(missing)) - pool.workers)
+            log.info("waiting for the background encoding (%d texts, %d more processes)", len(pool.texts), extra)
+            known.update(zip(pool.texts, pool.result(add_workers=extra), strict=True))
+            missing = [t for t in missing if t not in known]
+        elif pool is not None:
+            pool.close()
         if missing:
-            log.info("encoding %d training examples (%d cached)", len(missing), len(texts) - len(missing))
-            known.update(zip(missing, encode_many(self.encoder, missing), strict=True))
+            log.info("encoding %d training examples (%d cached)", len(missing), len(set(texts)) - len(missing))
+            known.update(zip(missing, encode_many(encoder(), missing), strict=True))
+        if missing or pool is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             np.savez(self.path, texts=np.array(list(known)), vectors=np.stack(list(known.values())))
         return np.stack([known[t] for t in texts])
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class TrainingEncodingPrefetcher(GraphComponent):
+    """Training only: starts encoding the training examples for EmbeddingIntentClassifier in worker processes
+    as soon as Rasa has read them (first in the pipeline), so the encoding overlaps the training of the other
+    components. The classifier waits for the result. At prediction time it does nothing."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"encoder": DEFAULT_ENCODER}  # the classifier's
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.config = {**self.get_default_config(), **config}
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "TrainingEncodingPrefetcher":
+        return cls(config)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        EmbeddingCache(self.config["encoder"]).start(training_texts(training_data))
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        return messages
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -89,7 +155,7 @@ class EmbeddingIntentClassifier(IntentClassifier, StoredComponent):
         if len({e.get(INTENT) for e in examples}) < 2:
             log.warning("EmbeddingIntentClassifier: fewer than 2 intents in the training data; not trained")
             return self._resource
-        vectors = EmbeddingCache(self.encoder).encode([e.get(TEXT) for e in examples])
+        vectors = EmbeddingCache(self.config["encoder"]).encode(training_texts(training_data), lambda: self.encoder)
         model = LogisticRegression(C=float(self.config["C"]), max_iter=int(self.config["max_iter"]),
                                    class_weight="balanced", random_state=42)
         model.fit(vectors, [e.get(INTENT) for e in examples])
