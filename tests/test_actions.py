@@ -430,6 +430,12 @@ def test_an_item_named_in_context_is_still_checked_for_the_detail_asked():
     ("ask_iom", None, "how many staff does iom have worldwide?", "iom_about"),
     ("ask_iom", None, "combien de personnes travaillent à l'OIM ?", "iom_about"),
     ("ask_partners", "ngos", "which NGO exactly?", "partner_ngos"),
+    # who pays, or whether they would pay us
+    ("ask_projects", "eurcap", "who funds EURCAP?", "project_eurcap"),
+    ("ask_office_support", None, "Can IOM fund our project?", "office_support"),
+    ("ask_partners", "ngos", "vous financez des associations comme la nôtre ?", "partner_ngos"),
+    ("ask_iom", None, "l'OIM est financée par qui ?", "iom_about"),
+    ("ask_office_role", None, "c'est qui le boss là-bas ?", "office_role"),
 ])
 def test_a_detail_the_entry_does_not_give_is_not_answered_with_it(intent, subject, text, entry):
     entities = [{"entity": "subject", "value": subject}] if subject else []
@@ -450,6 +456,9 @@ def test_a_detail_the_entry_does_not_give_is_not_answered_with_it(intent, subjec
     # French "quel est…" asks what, not which: not a request for names
     ("ask_office_role", "Pourriez-vous m'expliquer quel est exactement le rôle de votre bureau ?", "liaison"),
     ("ask_office_aim", "What does the office aim for when it comes to advocacy?", "advocacy"),
+    # funding the office helps with, not funding asked for
+    ("ask_office_support", "Our field office needs help with an EU-funded project, who can support us?", "EU-funded"),
+    ("ask_office_support", "does the office support EU-funded projects?", "EU-funded"),
 ])
 def test_a_detail_the_entry_gives_is_answered(intent, text, fact):
     message, _ = run(tracker(intent, text=text))
@@ -541,6 +550,26 @@ def test_the_second_to_last_item():
     message, events = run(tracker("nlu_fallback", 0.3, text="the second to last one?", last_entry="priorities_overview",
                                   fallback=FallbackReason.LOW_CONFIDENCE))
     assert slot(events) == CONTENT.entries["priorities_overview"].items[-2]
+
+
+@pytest.mark.parametrize("text,language,expected", [
+    ("the first two please", "en", ["partner_eu", "partner_un"]),
+    ("et les deux derniers ?", "fr", ["partner_regional_international", "partner_media"]),
+    ("the last 3?", "en", ["partner_academia", "partner_ngos", "partner_regional_international", "partner_media"][1:]),
+])
+def test_several_items_of_the_list_are_answered_in_order(text, language, expected):
+    messages, events = run_all(tracker("nlu_fallback", 0.3, text=text, last_entry="partners_overview",
+                                       language=language, fallback=FallbackReason.LOW_CONFIDENCE))
+    answers = [CONTENT.entries[i].answer[language] for i in expected]
+    assert [m["text"] for m in messages] == ["\n\n".join(answers[:-1]), answers[-1]]
+    assert slot(events) == expected[-1]
+
+
+def test_the_last_two_lines_of_one_entry_are_answered_once():
+    # the priorities list ends with three climate results, all one entry
+    messages, events = run_all(tracker("nlu_fallback", 0.3, text="the last two", last_entry="priorities_overview",
+                                       fallback=FallbackReason.LOW_CONFIDENCE))
+    assert [m["text"] for m in messages] == [CONTENT.entries["prio_environment"].answer["en"]]
 
 
 @pytest.mark.parametrize("text,language", [
@@ -694,6 +723,16 @@ def test_a_list_question_naming_one_item_by_its_own_words_gets_that_item(text, i
 def test_general_words_never_pick_an_item(text):
     message, events = run(tracker("ask_priorities", text=text))
     assert slot(events) == "priorities_overview"
+
+
+@pytest.mark.parametrize("text", ["Which sectors does GO Brussels have partnerships with?",
+                                  "quels types de secteurs sont vos partenaires ?"])
+def test_a_plural_after_which_asks_for_the_list_not_the_item_it_names(text):
+    # "sector" is the private sector's own word, but "which sectors" asks for all of them
+    _, events = run(tracker("ask_partners", text=text))
+    assert slot(events) == "partners_overview"
+    _, events = run(tracker("ask_partners", text="what about the private sector?"))
+    assert slot(events) == "partner_private_sector"
 
 
 def test_another_item_named_after_one_item_and_it_stays_on_the_topic():

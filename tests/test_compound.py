@@ -165,3 +165,24 @@ def test_a_question_naming_its_own_subject_drops_the_introduction():
 ])
 def test_what_is_asked_after_the_introduction_may_span_sentences(text, asking):
     assert compound.asking_sentences(text) == asking
+
+
+@pytest.mark.parametrize("text,readings,expected", [
+    # the greeting outweighs the question: the question alone
+    ("bonjour qu'est ce que l'OIM", {"bonjour qu'est ce que l'OIM": ("nlu_fallback", None),
+                                     "qu'est ce que l'OIM": ("ask_iom", None)}, "qu'est ce que l'OIM"),
+    ("hi there what is eurcap", {"hi there what is eurcap": ("greet", None),
+                                 "what is eurcap": ("ask_projects", "eurcap")}, "what is eurcap"),
+    # the whole is understood: kept as it is
+    ("Hello, when was the office founded?", {"Hello, when was the office founded?": ("ask_history", None)},
+     "Hello, when was the office founded?"),
+    # the rest is not a question either: kept
+    ("salut toi", {"salut toi": ("greet", None)}, "salut toi"),
+    ("bonjour à tous les deux", {"bonjour à tous les deux": ("greet", None), "les deux": ("nlu_fallback", None)},
+     "bonjour à tous les deux"),
+    # no greeting first
+    ("high hopes for the office?", {}, "high hopes for the office?"),
+])
+def test_a_greeting_run_into_the_question_is_set_aside_when_it_outweighs_it(text, readings, expected):
+    assert asyncio.run(compound.without_greeting(text, parser(readings))) == expected
+    assert asyncio.run(compound.without_greeting(text, None)) == text

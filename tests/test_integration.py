@@ -24,8 +24,7 @@ def held_out(bot) -> Report:
 # Gates the served bot does not meet yet, with the last measurement (issue 11's closing note). Expected to
 # fail, and strict: a run that meets one of them fails until its line here is deleted, so a met gate is kept.
 # Since 2026-12-03 the held-out set includes rounds 2 and 3 (tests/heldout/round2_*.yml, round3_*.yml).
-NOT_MET = {"en": "89.9 % (338/376, rounds 1-3) on 2026-12-03, gate 95 %",
-           "fr": "90.0 % (224/249: 89.96 %, one case short) on 2026-12-03, gate 90 %",
+NOT_MET = {"en": "90.2 % (339/376, rounds 1-3) on 2026-12-03, gate 95 %",
            "conversations en": "87.1 % (61/70) on 2026-12-03, gate 90 %",
            "conversations fr": "72.9 % (51/70) on 2026-12-03, gate 90 %"}
 
@@ -51,9 +50,8 @@ def test_every_gate_is_measured(held_out, development):
 
 # The same for the development sets, since development set 11 (35 French and 30 English conversations written
 # to find what conversations still miss) joined them on 2026-12-03.
-DEV_NOT_MET = {"en": "94.9 % (671/707) on 2026-12-03, gate 95 %",
-               "conversations en": "89.8 % (185/206) on 2026-12-03, gate 90 %",
-               "conversations fr": "89.9 % (213/237) on 2026-12-03, gate 90 %"}
+DEV_NOT_MET = {"conversations en": "89.1 % (197/221, with development set 12) on 2026-12-03, gate 90 %",
+               "conversations fr": "88.9 % (255/287, with development set 12) on 2026-12-03, gate 90 %"}
 
 
 @pytest.mark.parametrize("category", [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=DEV_NOT_MET[c]))

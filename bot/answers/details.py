@@ -42,7 +42,16 @@ ASKED = {
         r"\b(how much (\w+ ){0,3}(money|funding|funds?)|how much does \w+( \w+)? (cost|spend|get|receive|invest)|"
         r"budget|spend(s|ing)?|"
         r"euros?|combien (d'argent|de fonds|co[uû]te|d[ée]pense)|montant|financement total|"
-        r"wie ?viel (geld|kostet)|hoeveel (geld|kost)|cu[aá]nto (dinero|cuesta)|quanto (denaro|costa|custa))\b|€",
+        r"wie ?viel (geld|kostet)|hoeveel (geld|kost)|cu[aá]nto (dinero|cuesta)|quanto (denaro|costa|custa)|"
+        # who pays, or whether they would pay us: "who funds it?", "can IOM fund our project?", "qui finance ?",
+        # "vous financez des associations ?" (not "help with EU-funded projects", which the office gives)
+        r"who (funds|finances|pays for|sponsors|bankrolls)|(funded|financed|paid for) by whom|"
+        r"where does (the |its |their )?(money|funding) come from|"
+        r"(do|does|can|could|will|would) (you|iom|the office|it|they|your office) (\w+ )?"
+        r"(fund|finance|sponsor|subsidi[sz]e|pay for)|"
+        r"qui (finance|financent|paie|paye|subventionne)|financ[ée]e?s? par qui|"
+        r"d['’]o[uù] vient (l['’]argent|le financement)|(vous|l['’]oim|le bureau|il|elle|ils) (nous |les |la |le )?"
+        r"(financez|finance|financent|subventionnez|subventionne))\b|€",
         re.I),
     # "who leads the Election Support Unit?", "qui dirige le bureau ?"
     Detail.PERSON: re.compile(
@@ -56,6 +65,7 @@ ASKED = {
         r"(director|head|chief|president|spokesperson|directeur|directrice|chef|cheffe|président|présidente)\b.*"
         r"\b(called|named|s['’]appelle|nom)|names? of the (director|head|chief|president)|"
         r"nom d[eu] (la |l['’])?(directeur|directrice|chef|cheffe|président|présidente)|"
+        r"(c['’]est qui|qui est) (le|la) (boss|patron|patronne|chef|cheffe|directeur|directrice|responsable)|"
         r"qui (dirige|g[èe]re|pr[ée]side|est (à|a) la t[êe]te|"
         r"est (le|la) (responsable|directeur|directrice|chef|cheffe)))\b",
         re.I),

@@ -11,7 +11,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 from bot.answers import details, feedback
 from bot.answers.content_store import DEFAULT_LANGUAGE, MAX_FOLLOWUPS, SUBJECT_ENTITY, Content, Entry
 from bot.answers.item_naming import item_named_by_words
-from bot.answers.mentions import bare, mentioned_position, pick
+from bot.answers.mentions import bare, mentioned_position, mentioned_range, pick
 from bot.protocol import Fallback, FallbackReason, ReplyKind
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -309,6 +309,25 @@ class Dialogue:
                              ReplyKind.DID_YOU_MEAN)
         return self.menu("fallback", ReplyKind.FALLBACK)
 
+    def listed(self, understood: Understood, last: Entry, related: bool) -> Optional[Entry]:
+        """The list a mention of positions points at: the list just shown, else (after "what are your goals?"
+        -> the office's aim) the list its follow-ups offer, for a bare mention: "the sixth one" can only mean a
+        list."""
+        listed = last if last.items else next((self.content.entries[i] for i in last.followups
+                                               if self.content.entries[i].items), None)
+        return listed if listed and (related or bare(understood.text)) and \
+            (listed is last or bare(understood.text)) else None
+
+    def several_in_context(self, understood: Understood, last: Optional[Entry]) -> List[Entry]:
+        """"The last two", "les trois premiers": those items of the list in context, in order."""
+        positions = mentioned_range(understood.text or "")
+        if last is None or positions is None or subject_of(understood.entities):
+            return []
+        listed = self.listed(understood, last, understood.intent in (last.intent, MORE_INTENT, FALLBACK_INTENT, None))
+        items = [pick(listed.items, position) for position in positions] if listed else []
+        # several lines of a list can be one entry's (the three climate results): each entry once
+        return [self.content.entries[i] for i in dict.fromkeys(items)] if items and all(items) else []
+
     def in_context(self, understood: Understood, last: Optional[Entry]) -> Optional[Entry]:
         """The entry a short follow-up means in the conversation's context: an item of the list just shown
         ("the third one"), or the whole list after one of its items ("who else?")."""
@@ -318,11 +337,8 @@ class Dialogue:
         # "le quatrième, c'est quoi ?" read as out of scope: this short, after a list, it is about the list.
         related = understood.intent in (last.intent, MORE_INTENT, FALLBACK_INTENT, None) or \
             (short and understood.intent in CONTEXT_INTENTS)
-        # The list just shown, else (after "what are your goals?" -> the office's aim) the list its follow-ups
-        # offer: "the sixth one" can only mean a list.
-        listed = last if last.items else next((self.content.entries[i] for i in last.followups
-                                               if self.content.entries[i].items), None)
-        if listed and (related or bare(understood.text)) and (listed is last or bare(understood.text)):
+        listed = self.listed(understood, last, related)
+        if listed:
             item = pick(listed.items, mentioned_position(understood.text))
             if item:
                 return self.content.entries[item]
@@ -354,6 +370,13 @@ class Dialogue:
             return self.comment(awaiting_comment, understood.text)
         if subject_of(understood.entities) == "un_agencies" and UN_MEMBERSHIP.search(understood.text or ""):
             understood, intent = replace(understood, intent=IOM_INTENT, entities=(), fallback=None), IOM_INTENT
+        several = self.several_in_context(understood, last)
+        if len(several) == 1:
+            return self.answer(several[0])
+        if several:  # each answer in turn; the last one is the new context
+            reply = self.answer(several[-1])
+            reply.preface = "\n\n".join(entry.answer[self.language] for entry in several[:-1])
+            return reply
         follow_up = self.in_context(understood, last)
         if follow_up is not None:  # "which countries had missions last year?" names the item, asks what it lacks
             return self.checked(follow_up, understood.text)

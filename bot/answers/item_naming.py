@@ -80,10 +80,16 @@ def distinctive_stems(entries: Iterable["Entry"]) -> Dict[str, Dict[str, FrozenS
     return lists
 
 
+# "which sectors do you partner with?", "quels secteurs ?": a plural after "which" asks for the list, and names
+# no item by that word (the private sector's "sector").
+LIST_ASKED = re.compile(r"\b(?:which|what|quels|quelles)\s+(?:(?:kinds?|types?|sorts?)\s+of\s+|"
+                        r"(?:types?|sortes?|genres?)\s+(?:de\s+|d['’]))?([^\W\d_]+[sx])\b", re.I)
+
+
 def item_named_by_words(content: "Content", listed: "Entry", text: str) -> Optional["Entry"]:
     """The item of `listed` that `text` names by the most distinctive words (two in a long message), when exactly
     one does."""
-    words = stems(text or "")
+    words = stems(text or "") - stems(" ".join(LIST_ASKED.findall(text or "")))
     hits = Counter({item: len(words & own) for item, own in content.distinctive_stems.get(listed.id, {}).items()})
     ranked = hits.most_common(2)
     needed = 1 if len(words) <= SHORT else 2

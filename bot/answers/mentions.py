@@ -8,7 +8,7 @@ rather than with Rasa's knowledge base: ours is the content store, and positions
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import List, Optional
 
 LAST = -1
 SECOND_LAST = -2
@@ -64,6 +64,22 @@ def mentioned_position(text: str) -> Optional[int]:
     return None
 
 
+# Several items at either end of the list: "the last two", "the first 3", "les deux derniers", "les 3 premières".
+COUNTS = {"two": 2, "three": 3, "four": 4, "deux": 2, "trois": 3, "quatre": 4, "2": 2, "3": 3, "4": 4}
+END_RANGE = re.compile(r"\b(?:(first|last|premi[eè]re?s|derni[eè]re?s)\s+(two|three|four|[234])|"
+                       r"(deux|trois|quatre|[234])\s+(premi[eè]re?s|derni[eè]re?s))\b", re.I)
+
+
+def mentioned_range(text: str) -> Optional[List[int]]:
+    """The 1-based positions (negative from the end) a text like "the last two" points at, or None."""
+    found = END_RANGE.search(text) if text.strip() and len(text.split()) <= MAX_WORDS else None
+    if found is None:
+        return None
+    end = (found.group(1) or found.group(4)).lower()
+    count = COUNTS[(found.group(2) or found.group(3)).lower()]
+    return list(range(1, count + 1)) if end.startswith("p") or end == "first" else list(range(-count, 0))
+
+
 def pick(items, position: Optional[int]):
     """The item at `position` (1-based, or LAST / SECOND_LAST), or None when there is no such item."""
     if position is None or not items:
@@ -83,7 +99,10 @@ FILLER = {"the", "one", "ones", "please", "and", "what", "about", "tell", "me", 
           "explique", "expliquez", "expliquer", "détaille", "détaillez", "détailler", "detailler", "peux", "pouvez",
           "tu", "vous", "parle", "parlez", "concerne", "ça", "ca", "cela", "exactly", "exactement", "again",
           # "go back to number 3", "back to the second one", "revenons au troisième"
-          "go", "back", "to", "revenons", "reviens", "revenir", "retour", "au", "à"}
+          "go", "back", "to", "revenons", "reviens", "revenir", "retour", "au", "à",
+          # "the last one on your list", "le dernier de la liste", "les deux derniers"
+          "list", "liste", "of", "in", "your", "this", "votre", "ta", "cette", "those", "ceux", "celles",
+          "premiers", "premières", "premieres", "derniers", "dernières", "dernieres", "are", "sont"}
 
 
 def bare(text: str) -> bool:

@@ -172,9 +172,10 @@ class FaqChannel(InputChannel):
                 return Refused(1, "too many messages waiting for an answer in this conversation")
             if screened.language:  # the request goes to the action as metadata, the question to the NLU
                 metadata = {**(metadata or {}), REQUESTED_LANGUAGE_KEY: screened.language}
-            # An introduction before the question is set aside; two questions in one message are answered as
-            # two turns (bot/channels/compound.py).
-            question = await compound.without_introduction(screened.text or "", self.parse, self.content.get())
+            # A greeting run into the question and an introduction before it are set aside; two questions in
+            # one message are answered as two turns (bot/channels/compound.py).
+            question = await compound.without_introduction(
+                await compound.without_greeting(screened.text or "", self.parse), self.parse, self.content.get())
             pieces = [question] if screened.language else \
                 await compound.split(question, self.parse, self.content.get())
             for piece in pieces:

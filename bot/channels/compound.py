@@ -6,7 +6,8 @@ conjunction or a question mark followed by a question word), each part is parsed
 message is answered as consecutive turns only when every part on its own is a confident question about a
 different content entry. Anything less ("the partners and priorities of the office", "when and why?",
 "thanks, and what is EURCAP?") stays one message. A message that introduces the visitor before it asks is
-read by its asking sentences (`without_introduction`).
+read by its asking sentences (`without_introduction`), one that runs a greeting into its question without a
+comma by the question (`without_greeting`).
 
 Written by hand: the cut is a few regular expressions over English and French, and the decision reads our
 content store; no library does either.
@@ -24,6 +25,7 @@ Parse = Callable[[str], Awaitable[Dict[str, Any]]]
 
 MAX_PARTS = 3
 MIN_WORDS = 2  # "why?" alone is a follow-up, not a question the NLU can place
+GREET_INTENT = "greet"
 
 QUESTION_WORDS = (
     r"what(?:['’]?s)?|whats|when|who(?:m|se)?|why|how|which|where|is|are|was|were|does|do|did|has|have|can|could|"
@@ -81,6 +83,25 @@ LEANS_BACK = re.compile(r"\b(it|its|this|that|these|those|them|they|there|he|she
                         r"one)|ça|ca|cela|ceci|(en )?(dire|savoir) plus|"
                         r"plus de (d[ée]tails|pr[ée]cisions|infos?|informations)|il|elle|ils|elles|lui|y|le projet|"
                         r"celui|celle)\b", re.I)  # "les plus fragiles" leans on nothing
+
+
+# "bonjour qu'est ce que l'OIM", "hi there what is eurcap": a greeting run into the question, with no comma.
+LEADING_GREETING = re.compile(r"^(?:hello|hi|hey|hiya|good (?:morning|afternoon|evening)|bonjour|bonsoir|salut|"
+                              r"coucou|slt|bjr|hallo|hola|ciao|buongiorno|guten tag|goedemiddag|goedemorgen)"
+                              r"(?: (?:there|all|everyone|à tous|a tous|tout le monde))?[ ,!.:;-]+(?=\w)", re.I)
+
+
+async def without_greeting(text: str, parse: Optional[Parse]) -> str:
+    """The message without its leading greeting when the greeting outweighs the question in the NLU (the whole
+    reads as a greeting or is not understood, the rest alone is a question); else the message as it is."""
+    greeting = LEADING_GREETING.match(text or "")
+    rest = text[greeting.end():] if greeting else ""
+    if parse is None or len(rest.split()) < MIN_WORDS:
+        return text
+    if ((await parse(text)).get("intent") or {}).get("name") not in (FALLBACK_INTENT, GREET_INTENT, None):
+        return text
+    alone = ((await parse(rest)).get("intent") or {}).get("name")
+    return rest if alone not in (FALLBACK_INTENT, GREET_INTENT, None) else text
 
 
 def asking_sentences(text: str) -> Optional[str]:
