@@ -25,14 +25,14 @@ def start_encoding(config: str, domain: str, data: List[str]) -> int:
     from rasa.shared.utils.io import read_config_file
 
     from bot.nlu.embedding_intent_classifier import EmbeddingCache, TrainingEncodingPrefetcher, training_texts
-    component = next((c for c in read_config_file(config).get("pipeline") or []
-                      if str(c.get("name", "")).split(".")[-1] == PREFETCHER), None)
-    if component is None:
-        return 0
-    encoder = {**TrainingEncodingPrefetcher.get_default_config(), **component}["encoder"]
     try:
+        component = next((c for c in read_config_file(config).get("pipeline") or []
+                          if str(c.get("name", "")).split(".")[-1] == PREFETCHER), None)
+        if component is None:
+            return 0
+        encoder = {**TrainingEncodingPrefetcher.get_default_config(), **component}["encoder"]
         examples = training_texts(TrainingDataImporter.load_from_config(config, domain, data).get_nlu_data())
-    except Exception:  # noqa: BLE001 - unreadable data: `rasa train` reports it next, with its own message
+    except Exception:  # noqa: BLE001 - unreadable config or data: `rasa train` reports it next, in its own words
         return 0
     return EmbeddingCache(encoder).start(examples)
 
@@ -44,8 +44,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     known.add_argument("-c", "--config", default=DEFAULT_CONFIG_PATH)
     known.add_argument("-d", "--domain", default=DEFAULT_DOMAIN_PATH)
     known.add_argument("--data", nargs="+", default=[DEFAULT_DATA_PATH])
-    paths, _ = known.parse_known_args(argv)
-    started = start_encoding(paths.config, paths.domain, paths.data)
+    known.add_argument("-h", "--help", "--dry-run", action="store_true", dest="no_training")
+    paths, rest = known.parse_known_args(argv)
+    nothing_to_encode = paths.no_training or (rest[:1] == ["core"])  # a help text, a dry run, dialogue only
+    started = 0 if nothing_to_encode else start_encoding(paths.config, paths.domain, paths.data)
     if started:
         print(f"Encoding {started} training examples in the background while Rasa starts.", file=sys.stderr,
               flush=True)

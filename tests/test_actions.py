@@ -459,6 +459,7 @@ def test_a_detail_the_entry_does_not_give_is_not_answered_with_it(intent, subjec
     # funding the office helps with, not funding asked for
     ("ask_office_support", "Our field office needs help with an EU-funded project, who can support us?", "EU-funded"),
     ("ask_office_support", "does the office support EU-funded projects?", "EU-funded"),
+    ("ask_office_support", "who funds the projects the office helps IOM offices with?", "EU-funded"),
 ])
 def test_a_detail_the_entry_gives_is_answered(intent, text, fact):
     message, _ = run(tracker(intent, text=text))
@@ -553,7 +554,7 @@ def test_the_second_to_last_item():
 
 
 @pytest.mark.parametrize("text,language,expected", [
-    ("the first two please", "en", ["partner_eu", "partner_un"]),
+    ("just the first two please", "en", ["partner_eu", "partner_un"]),
     ("et les deux derniers ?", "fr", ["partner_regional_international", "partner_media"]),
     ("the last 3?", "en", ["partner_academia", "partner_ngos", "partner_regional_international", "partner_media"][1:]),
 ])
@@ -563,6 +564,14 @@ def test_several_items_of_the_list_are_answered_in_order(text, language, expecte
     answers = [CONTENT.entries[i].answer[language] for i in expected]
     assert [m["text"] for m in messages] == ["\n\n".join(answers[:-1]), answers[-1]]
     assert slot(events) == expected[-1]
+
+
+@pytest.mark.parametrize("text", ["what did you do in the last two years?", "les trois premiers mois ?",
+                                  "what's the budget of the first two?"])
+def test_a_range_inside_another_question_is_not_a_mention(text):
+    from bot.answers.mentions import mentioned_range
+    assert mentioned_range(text) is None
+    assert mentioned_range("the first two please") == [1, 2] and mentioned_range("les 2 dernières ?") == [-2, -1]
 
 
 def test_the_last_two_lines_of_one_entry_are_answered_once():

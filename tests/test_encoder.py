@@ -280,6 +280,7 @@ def test_training_waits_for_the_encoding_the_prefetcher_started(setting, encoder
     from bot.nlu import parallel_encoding
     from bot.nlu.embedding_intent_classifier import TrainingEncodingPrefetcher
     monkeypatch.setattr(parallel_encoding, "MIN_TEXTS_PER_WORKER", 1)
+    monkeypatch.setattr(embedding_intent_classifier, "MIN_TEXTS_PER_WORKER", 1)
     monkeypatch.setattr(parallel_encoding, "cores", lambda: 2)
     monkeypatch.setattr(embedding_intent_classifier, "cores", lambda: 2)
     counting = CountingEncoder(encoder)

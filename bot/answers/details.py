@@ -199,6 +199,10 @@ def names_what_is_asked(entry: Entry, text: str) -> bool:
     return stem in body and not re.search(r"\d\s+" + re.escape(stem), body)
 
 
+FUNDER = re.compile(r"\b(who (funds|finances|pays for)|qui (finance|financent|paie|paye))\b", re.I)
+FUNDED = re.compile(r"\bEU-funded\b", re.I)
+
+
 def asked(text: str) -> Optional[Detail]:
     """The kind of detail the question asks for, if it is one we can check."""
     return next((kind for kind in ORDER if ASKED[kind].search(text or "")), None)
@@ -236,6 +240,8 @@ def missing(entry: Entry, text: str, known_years: Collection[str] = (),
     if DAY.search(text) and not DAY_IN_TEXT.search(_text(entry)):
         return Detail.WHEN
     kind = asked(text)
+    if kind is Detail.AMOUNT and FUNDER.search(text) and FUNDED.search(_text(entry)):
+        return None  # "who funds the projects you support?": the EU-funded projects the entry names
     if kind is Detail.NAMES and entry.subject is None and not ASKED[Detail.NAMES].search(EXACTLY.sub(" ", text)) \
             and names_what_is_asked(entry, text):
         return None  # "which institutions exactly?" of the office's role: its answer is the most exact there is

@@ -83,7 +83,8 @@ def distinctive_stems(entries: Iterable["Entry"]) -> Dict[str, Dict[str, FrozenS
 # "which sectors do you partner with?", "quels secteurs ?": a plural after "which" asks for the list, and names
 # no item by that word (the private sector's "sector").
 LIST_ASKED = re.compile(r"\b(?:which|what|quels|quelles)\s+(?:(?:kinds?|types?|sorts?)\s+of\s+|"
-                        r"(?:types?|sortes?|genres?)\s+(?:de\s+|d['’]))?([^\W\d_]+[sx])\b", re.I)
+                        r"(?:types?|sortes?|genres?)\s+(?:de\s+|d['’]))?(?!(?:does|goes|was|has|is)\b)([^\W\d_]{3,}[sx])\b",
+                        re.I)
 
 
 def item_named_by_words(content: "Content", listed: "Entry", text: str) -> Optional["Entry"]:

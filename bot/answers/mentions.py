@@ -73,8 +73,8 @@ END_RANGE = re.compile(r"\b(?:(first|last|premi[eè]re?s|derni[eè]re?s)\s+(two|
 def mentioned_range(text: str) -> Optional[List[int]]:
     """The 1-based positions (negative from the end) a text like "the last two" points at, or None."""
     found = END_RANGE.search(text) if text.strip() and len(text.split()) <= MAX_WORDS else None
-    if found is None:
-        return None
+    if found is None or not bare(END_RANGE.sub(" ", text)):
+        return None  # "in the last two years?", "the budget of the first two?": not only a mention
     end = (found.group(1) or found.group(4)).lower()
     count = COUNTS[(found.group(2) or found.group(3)).lower()]
     return list(range(1, count + 1)) if end.startswith("p") or end == "first" else list(range(-count, 0))
@@ -102,7 +102,8 @@ FILLER = {"the", "one", "ones", "please", "and", "what", "about", "tell", "me", 
           "go", "back", "to", "revenons", "reviens", "revenir", "retour", "au", "à",
           # "the last one on your list", "le dernier de la liste", "les deux derniers"
           "list", "liste", "of", "in", "your", "this", "votre", "ta", "cette", "those", "ceux", "celles",
-          "premiers", "premières", "premieres", "derniers", "dernières", "dernieres", "are", "sont"}
+          "premiers", "premières", "premieres", "derniers", "dernières", "dernieres", "are", "sont",
+          "just", "only", "juste", "seulement"}
 
 
 def bare(text: str) -> bool:

@@ -32,7 +32,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.encoder import DEFAULT_ENCODER, ENCODERS, EncoderError, SentenceEncoder, load_encoder
-from bot.nlu.parallel_encoding import EncodingPool, cores, encode_many, workers_for
+from bot.nlu.parallel_encoding import MIN_TEXTS_PER_WORKER, EncodingPool, cores, encode_many, workers_for
 from bot.nlu.ranking import previous_ranking, set_ranking
 from bot.nlu.spelling import CORRECTED_TEXT_KEY
 from bot.nlu.stored_component import StoredComponent
@@ -69,10 +69,10 @@ class EmbeddingCache:
         saved = self._saved()
         missing = [t for t in dict.fromkeys(texts) if t not in saved]
         workers = min(workers_for(len(missing)), cores() - 1)
-        if not missing or workers < 1 or self.encoder_name not in ENCODERS:
-            return 0  # all cached, one core, or an encoder the workers cannot load: `encode` does it all
+        if len(missing) < MIN_TEXTS_PER_WORKER or workers < 1 or self.encoder_name not in ENCODERS:
+            return 0  # few new texts, one core, or an encoder the workers cannot load: `encode` does it all
         previous = BACKGROUND.pop(self.path, None)
-        if previous is not None and set(missing) <= set(previous.texts):
+        if previous is not None and not previous.failed and set(missing) <= set(previous.texts):
             BACKGROUND[self.path] = previous
             return 0
         if previous is not None:
@@ -161,7 +161,8 @@ class EmbeddingIntentClassifier(IntentClassifier, StoredComponent):
         model.fit(vectors, [e.get(INTENT) for e in examples])
         self.classes, self.coef, self.intercept = [str(c) for c in model.classes_], model.coef_, model.intercept_
         with self._storage.write_to(self._resource) as directory:
-            (directory / MODEL_FILE).write_text(json.dumps({"encoder": self.encoder.name, "classes": self.classes}))
+            saved = {"encoder": self.config["encoder"], "classes": self.classes}
+            (directory / MODEL_FILE).write_text(json.dumps(saved))
             np.savez(directory / WEIGHTS_FILE, coef=self.coef, intercept=self.intercept)
         return self._resource
 

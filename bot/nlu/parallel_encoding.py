@@ -71,6 +71,10 @@ class EncodingPool:
         return pool
 
     @property
+    def failed(self) -> bool:
+        return bool(self._failures)
+
+    @property
     def workers(self) -> int:
         return len(self._workers)
 
@@ -107,6 +111,12 @@ class EncodingPool:
                 with self._lock:
                     self._done[tuple(chunk)] = vectors
         except (OSError, EOFError, ValueError) as exc:
+            with self._lock:  # no more work for anyone while this failure is read
+                self._failures.append("")
+            try:
+                process.stdin.close()  # a worker still alive (it sent something unreadable) stops at once
+            except OSError:
+                pass
             try:
                 code = process.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -115,7 +125,8 @@ class EncodingPool:
             stderr.seek(0)
             last = (stderr.read().decode("utf-8", "replace").strip().splitlines() or [type(exc).__name__])[-1]
             with self._lock:
-                self._failures.append(f"an encoding worker ({__name__}) failed with exit code {code}: {last}")
+                self._failures[self._failures.index("")] = \
+                    f"an encoding worker ({__name__}) failed with exit code {code}: {last}"
         finally:
             try:
                 process.stdin.close()  # the worker stops at the end of its input
@@ -133,7 +144,7 @@ class EncodingPool:
                     raise EncoderError(f"the encoding workers ({__name__}) took more than {WORKER_TIMEOUT_S} s")
             if self._failures:
                 raise EncoderError(self._failures[0])
-            if self._chunks:
+            if self._chunks or sum(len(chunk) for chunk in self._done) != len(self.texts):
                 raise EncoderError(f"the encoding workers ({__name__}) stopped with texts left")
             vectors: Optional[np.ndarray] = None
             for chunk, part in self._done.items():
